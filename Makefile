@@ -1,0 +1,49 @@
+# `make demo` and `make test` each set up everything they need first:
+# the Debian packages (sound sources), a .venv reused while the dependency files are
+# unchanged, and the project itself in editable mode.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DEPS_HASH := $(shell cat pyproject.toml | sha256sum | cut -c1-16)
+STAMP := $(VENV)/.installed-$(DEPS_HASH)
+APT_PACKAGES := espeak-ng flite fluidsynth fluid-soundfont-gm sonic-pi-samples alsa-utils
+DEMO_SIZE ?= small
+
+.PHONY: setup sysdeps demo test test-slow perf clean
+
+setup: sysdeps $(STAMP)
+
+sysdeps:
+	@command -v dpkg >/dev/null || { echo "warning: not a Debian system; install by hand: $(APT_PACKAGES)" >&2; exit 0; }; \
+	missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done | xargs); \
+	[ -z "$$missing" ] && exit 0; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=""; \
+	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO="sudo"; \
+	else echo "earbench needs these Debian packages, and installing them needs root:" >&2; \
+	     echo "    sudo apt-get install $$missing" >&2; exit 1; fi; \
+	echo "installing Debian packages: $$missing"; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+demo: setup
+	$(VENV)/bin/earbench data build mini --size $(DEMO_SIZE)
+	$(VENV)/bin/earbench run --suite mini --model logmel --model random-cnn --model random-transformer --seeds 3
+	$(VENV)/bin/earbench leaderboard --results results --out results
+
+test: setup
+	$(PY) -m pytest
+
+test-slow: setup
+	$(PY) -m pytest -m slow
+
+perf: setup
+	$(PY) -m pytest -m perf -s -p no:cacheprovider
+
+clean:
+	rm -rf $(VENV) build *.egg-info

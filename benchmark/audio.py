@@ -1,0 +1,116 @@
+"""Audio in: soundfile reading, resampling to the upstream's rate, duration-bucketed batches.
+
+Batches are formed by total padded duration rather than by count, so a batch of long clips
+holds few items and a batch of short ones many: memory stays flat whatever the lengths.
+"""
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import Iterator, Sequence
+
+import numpy as np
+import soundfile as sf
+import torch
+import torchaudio.functional as AF
+
+from benchmark.errors import AudioError
+
+
+def read_audio(path: str) -> tuple[np.ndarray, int]:
+    """Mono float32 samples and their rate; a clear AudioError for any unreadable file."""
+    try:
+        data, rate = sf.read(path, dtype="float32", always_2d=True)
+    except FileNotFoundError:
+        raise AudioError(f"{path}: audio file not found") from None
+    except (sf.LibsndfileError, RuntimeError, OSError) as err:
+        raise AudioError(f"{path}: cannot read audio ({err})") from None
+    if data.shape[0] == 0:
+        raise AudioError(f"{path}: audio file is empty (0 samples)")
+    mono = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
+    if not np.isfinite(mono).all():
+        raise AudioError(f"{path}: audio contains NaN or infinite samples")
+    return np.ascontiguousarray(mono), rate
+
+
+def duration_s(path: str) -> float:
+    """Clip duration from the header only (cheap: used to plan batches)."""
+    try:
+        info = sf.info(path)
+    except (sf.LibsndfileError, RuntimeError, OSError) as err:
+        raise AudioError(f"{path}: cannot read audio header ({err})") from None
+    if info.frames <= 0:
+        raise AudioError(f"{path}: audio file is empty (0 samples)")
+    return info.frames / info.samplerate
+
+
+@lru_cache(maxsize=16)
+def _kernel_rates(orig: int, new: int) -> tuple[int, int]:
+    g = math.gcd(orig, new)
+    return orig // g, new // g
+
+
+def resample(wave: torch.Tensor, orig: int, new: int) -> torch.Tensor:
+    """Band-limited sinc resampling (torchaudio), a no-op when the rates agree."""
+    if orig == new:
+        return wave
+    o, n = _kernel_rates(orig, new)
+    return AF.resample(wave, o, n)
+
+
+def load_for(path: str, rate: int) -> torch.Tensor:
+    """A file as a 1-D float32 tensor at `rate`."""
+    samples, orig = read_audio(path)
+    return resample(torch.from_numpy(samples), orig, rate)
+
+
+class ClipDataset(torch.utils.data.Dataset):
+    """Items of a manifest, read and resampled in DataLoader workers."""
+
+    def __init__(self, paths: Sequence[str], rate: int) -> None:
+        self.paths = list(paths)
+        self.rate = rate
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> tuple[int, torch.Tensor]:
+        return index, load_for(self.paths[index], self.rate)
+
+
+def bucket_batches(durations: Sequence[float], max_batch_s: float, max_items: int = 256) -> list[list[int]]:
+    """Group item indices (sorted by duration) so that items x longest <= max_batch_s.
+
+    Sorting keeps padding small; a clip longer than the budget gets a batch of its own.
+    """
+    order = np.argsort(np.asarray(durations), kind="stable")
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for index in order:
+        longest = durations[index]  # ascending order: the newcomer is the longest
+        if current and (longest * (len(current) + 1) > max_batch_s or len(current) >= max_items):
+            batches.append(current)
+            current = []
+        current.append(int(index))
+    if current:
+        batches.append(current)
+    return batches
+
+
+def collate(items: list[tuple[int, torch.Tensor]]) -> tuple[list[int], torch.Tensor, torch.Tensor]:
+    """Zero-pad to the longest item; returns indices, audio [B, N], lengths [B]."""
+    indices = [i for i, _ in items]
+    lengths = torch.tensor([w.numel() for _, w in items], dtype=torch.long)
+    audio = torch.zeros(len(items), int(lengths.max()))
+    for row, (_, wave) in enumerate(items):
+        audio[row, : wave.numel()] = wave
+    return indices, audio, lengths
+
+
+def iterate_batches(paths: Sequence[str], rate: int, batches: list[list[int]],
+                    workers: int = 0) -> Iterator[tuple[list[int], torch.Tensor, torch.Tensor]]:
+    """Padded batches in the given order, read in `workers` background processes."""
+    loader = torch.utils.data.DataLoader(
+        ClipDataset(paths, rate), batch_sampler=batches, collate_fn=collate, num_workers=workers,
+        persistent_workers=False, prefetch_factor=4 if workers else None)
+    yield from loader

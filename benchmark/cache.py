@@ -1,0 +1,135 @@
+"""The embedding cache: float16, memory-mapped, written atomically, resumable.
+
+An extraction writes one shard per batch into `<key>.partial/`; when every item is done the
+shards are consolidated into memory-mappable `.npy` files and the directory is renamed to
+`<key>/` in one step. A crash leaves the finished shards, and the next run does only the
+rest; a complete entry means no encoder forward at all.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from benchmark.storage import home, replace_dir, save_npy, write_json
+
+FP16_MAX = float(np.finfo(np.float16).max)
+
+
+def cache_key(**parts: object) -> str:
+    """sha256 of the JSON of everything the embeddings depend on."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def to_fp16(array: np.ndarray) -> np.ndarray:
+    """Clip to float16's range first, so a large activation is saturated, not made inf."""
+    return np.clip(array, -FP16_MAX, FP16_MAX).astype(np.float16)
+
+
+@dataclass
+class Embeddings:
+    """Cached embeddings of one split, all requested layers.
+
+    pooled: `data` is [N, L, D]. frames: `data` is [sum T, L, D] and item i owns rows
+    `offsets[i]:offsets[i+1]`.
+    """
+
+    data: np.ndarray
+    offsets: np.ndarray | None
+    meta: dict
+
+    @property
+    def num_layers(self) -> int:
+        return int(self.data.shape[1])
+
+    def item(self, index: int) -> np.ndarray:
+        if self.offsets is None:
+            return self.data[index]
+        return self.data[self.offsets[index]: self.offsets[index + 1]]
+
+
+class EmbeddingCache:
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = Path(root) if root else home() / "cache" / "embeddings"
+
+    def path(self, key: str) -> Path:
+        return self.root / key[:2] / key
+
+    def load(self, key: str) -> Embeddings | None:
+        final = self.path(key)
+        meta_path = final / "meta.json"
+        if not meta_path.is_file():
+            return None
+        meta = json.loads(meta_path.read_text())
+        data = np.load(final / "data.npy", mmap_mode="r")
+        offsets = np.load(final / "offsets.npy") if (final / "offsets.npy").exists() else None
+        return Embeddings(data, offsets, meta)
+
+    def writer(self, key: str, num_items: int, meta: dict) -> "ShardWriter":
+        return ShardWriter(self.path(key), num_items, meta)
+
+
+class ShardWriter:
+    """Collects per-batch shards in `<key>.partial/` and finalises them into `<key>/`."""
+
+    def __init__(self, final: Path, num_items: int, meta: dict) -> None:
+        self.final = final
+        self.partial = final.with_name(final.name + ".partial")
+        self.partial.mkdir(parents=True, exist_ok=True)
+        self.num_items = num_items
+        self.meta = meta
+        self.next_shard = len(self.shards())
+
+    def shards(self) -> list[Path]:
+        return sorted(self.partial.glob("shard-*.npz"))
+
+    def done_items(self) -> set[int]:
+        done: set[int] = set()
+        for shard in self.shards():
+            with np.load(shard) as z:
+                done.update(int(i) for i in z["indices"])
+        return done
+
+    def write(self, indices: list[int], items: list[np.ndarray]) -> None:
+        """One batch: `items[k]` is [L, D] (pooled) or [T, L, D] (frames) for `indices[k]`."""
+        path = self.partial / f"shard-{self.next_shard:06d}.npz"
+        lengths = np.array([len(x) if x.ndim == 3 else 0 for x in items], dtype=np.int64)
+        stacked = np.concatenate(items) if items[0].ndim == 3 else np.stack(items)
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, indices=np.asarray(indices, dtype=np.int64), lengths=lengths, data=to_fp16(stacked))
+        tmp.replace(path)
+        self.next_shard += 1
+
+    def finish(self) -> None:
+        """Consolidate shards in item order into data.npy (+ offsets.npy) and publish."""
+        pieces: dict[int, np.ndarray] = {}
+        for shard in self.shards():
+            with np.load(shard) as z:
+                data, lengths = z["data"], z["lengths"]
+                if lengths.any():
+                    bounds = np.concatenate([[0], np.cumsum(lengths)])
+                    for k, index in enumerate(z["indices"]):
+                        pieces[int(index)] = data[bounds[k]: bounds[k + 1]]
+                else:
+                    for k, index in enumerate(z["indices"]):
+                        pieces[int(index)] = data[k]
+        missing = sorted(set(range(self.num_items)) - set(pieces))
+        if missing:
+            raise RuntimeError(f"cache {self.partial}: items {missing[:5]} were never written")
+        ordered = [pieces[i] for i in range(self.num_items)]
+        staging = self.final.with_name(self.final.name + ".staging")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        if ordered[0].ndim == 3:
+            offsets = np.concatenate([[0], np.cumsum([len(x) for x in ordered])]).astype(np.int64)
+            save_npy(staging / "offsets.npy", offsets)
+            save_npy(staging / "data.npy", np.concatenate(ordered))
+        else:
+            save_npy(staging / "data.npy", np.stack(ordered))
+        write_json(staging / "meta.json", self.meta)
+        replace_dir(staging, self.final)
+        shutil.rmtree(self.partial, ignore_errors=True)

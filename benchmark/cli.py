@@ -1,0 +1,129 @@
+"""The `earbench` command line: one entry point, subcommands, plugins via `earbench.commands`."""
+from __future__ import annotations
+
+import sys
+from collections import defaultdict
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from benchmark.errors import EarbenchError
+
+app = typer.Typer(
+    help="earbench: benchmark audio representations.\n\n"
+         "Typical session: `earbench list tasks`, `earbench check logmel`, "
+         "`earbench run --model logmel --task mini-kws --seeds 3`, `earbench leaderboard --results results`.",
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+console = Console(stderr=True)
+out = Console()
+
+
+@app.command("list")
+def list_(what: str = typer.Argument(..., help="tasks | models | suites | protocols | metrics")) -> None:
+    """List registered names (built-ins and plugins)."""
+    from benchmark.metrics import METRICS
+    from benchmark.protocols import PROTOCOLS
+    from benchmark.task import SUITES, TASKS
+    from benchmark.upstream import SCHEMES, UPSTREAMS
+    registries = {"tasks": TASKS, "models": UPSTREAMS, "suites": SUITES, "protocols": PROTOCOLS, "metrics": METRICS}
+    if what not in registries:
+        raise EarbenchError(f"cannot list {what!r}; choose one of {', '.join(registries)}")
+    for name in registries[what].names():
+        out.print(name)
+    if what == "models":
+        out.print(f"[dim]and specs: {', '.join(s + ':...' for s in SCHEMES.names())}[/dim]")
+
+
+@app.command()
+def check(model: str = typer.Argument(..., help="a registered name, hear:MODULE[:WEIGHTS], ckpt:PATH, ...")) -> None:
+    """Validate an upstream against the contract: shapes, lengths, dtype, finiteness, hop,
+    determinism and batch independence. Exits 1 if any check fails."""
+    from benchmark.check import check_upstream
+    from benchmark.upstream import load_upstream
+    upstream = load_upstream(model)
+    table = Table(title=f"earbench check {model}")
+    for column in ("check", "result", "detail"):
+        table.add_column(column)
+    results = check_upstream(upstream)
+    for r in results:
+        table.add_row(r.name, "[green]ok[/green]" if r.ok else "[red]FAIL[/red]", r.detail)
+    out.print(table)
+    failed = [r.name for r in results if not r.ok]
+    if failed:
+        console.print(f"[red]{model}: {len(failed)} check(s) failed: {', '.join(failed)}[/red]")
+        raise typer.Exit(1)
+    out.print(f"[green]{model} satisfies the upstream contract[/green]")
+
+
+@app.command()
+def run(
+    model: List[str] = typer.Option(..., "--model", "-m", help="Upstream(s): a registered name or a spec; repeatable."),
+    task: List[str] = typer.Option([], "--task", "-t", help="Task name or folder task path; repeatable."),
+    suite: Optional[str] = typer.Option(None, "--suite", "-s", help="A named suite of tasks (see `earbench list suites`)."),
+    protocol: str = typer.Option("linear", help="How to score (see `earbench list protocols`)."),
+    layer: str = typer.Option("last", help="'last' or a hidden-state index (0 = first)."),
+    pooling: str = typer.Option("mean", help="Clip pooling of frames: mean | max."),
+    seeds: int = typer.Option(1, min=1, help="Seeds 0..N-1; N>1 gives a 95% confidence interval."),
+    results: Path = typer.Option(Path("results"), help="Where result records are written."),
+    workers: int = typer.Option(0, min=0, help="DataLoader processes reading and resampling audio."),
+    batch_seconds: float = typer.Option(160.0, help="Audio seconds per batch (padded), bounding memory."),
+    rerun: bool = typer.Option(False, help="Recompute runs whose record already exists."),
+) -> None:
+    """Evaluate upstream(s) on task(s): embeddings are cached, records written to RESULTS.
+
+    Re-running the same command reuses finished records and cached embeddings, so an
+    interrupted run (Ctrl-C) resumes where it stopped.
+    """
+    from benchmark.evaluate import evaluate
+    if not task and not suite:
+        raise EarbenchError("give --task or --suite (see `earbench list tasks` and `earbench list suites`)")
+    records = []
+    for name in model:
+        records += evaluate(name, task, suite=suite, protocol=protocol, seeds=seeds, layer=layer, pooling=pooling,
+                            results=results, workers=workers, batch_seconds=batch_seconds, rerun=rerun)
+    print_summary(records)
+    out.print(f"{len(records)} record(s) in {results}/")
+
+
+def print_summary(records: list[dict]) -> None:
+    from benchmark.stats import summarise
+    groups: dict[tuple, list[float]] = defaultdict(list)
+    for r in records:
+        key = (r["upstream"]["name"], r["task"]["name"], r["protocol"]["name"], r["main_metric"])
+        groups[key].append(r["metrics"][r["main_metric"]])
+    table = Table(title="results (mean ± 95% CI over seeds and folds)")
+    for column in ("model", "task", "protocol", "metric", "score", "runs"):
+        table.add_column(column)
+    for (model, task, protocol, metric), values in groups.items():
+        table.add_row(model, task, protocol, metric, str(summarise(values)), str(len(values)))
+    out.print(table)
+
+
+def add_plugin_commands() -> None:
+    """Commands contributed by packages (the leaderboard, data building, ...)."""
+    for ep in entry_points(group="earbench.commands"):
+        try:
+            command = ep.load()
+        except Exception as err:  # noqa: BLE001 - a broken plugin must not break the CLI
+            console.print(f"[yellow]warning: plugin command {ep.name!r} ({ep.value}) failed to load: {err}[/yellow]")
+            continue
+        if isinstance(command, typer.Typer):
+            app.add_typer(command, name=ep.name)
+        else:
+            app.command(ep.name)(command)
+
+
+def main() -> None:
+    add_plugin_commands()
+    try:
+        app()
+    except EarbenchError as err:
+        console.print(f"[red]error:[/red] {err}", highlight=False)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted; finished work is kept: run the same command again to resume[/yellow]")
+        sys.exit(130)

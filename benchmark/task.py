@@ -1,0 +1,122 @@
+"""Tasks are declarative data: a frozen `TaskSpec` plus a source of manifests per split.
+
+A manifest is a pandas DataFrame with an absolute `path` column and the family's label
+columns; protocols never look at files beyond what a manifest names.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from benchmark.errors import TaskError
+from benchmark.registry import Registry
+
+#: family -> (prediction type, default metrics, default main metric)
+FAMILIES: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "classification": ("multiclass", ("accuracy", "macro_f1"), "accuracy"),
+    "tagging": ("multilabel", ("mAP", "roc_auc", "d_prime"), "mAP"),
+    "sed": ("frame_multilabel", ("event_onset_200ms_fms", "segment_1s_er"), "event_onset_200ms_fms"),
+    "asr": ("transcript", ("wer", "cer"), "wer"),
+    "speaker_verification": ("trial_scores", ("eer", "min_dcf"), "eer"),
+    "retrieval": ("ranking", ("r@1", "r@5", "r@10", "mAP@10"), "r@1"),
+    "pitch": ("multiclass", ("pitch_acc", "chroma_acc"), "pitch_acc"),
+}
+
+SPLITS = ("train", "valid", "test")
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """Everything a protocol needs to know about a task, and where its data comes from.
+
+    `splits` names the fixed splits; a k-fold task instead lists `folds` and each run
+    tests on one fold, validates on the next and trains on the rest (as HEAR does).
+    `load` returns one manifest per split or fold name.
+    """
+
+    name: str
+    family: str
+    load: Callable[[], dict[str, pd.DataFrame]] = field(repr=False, compare=False)
+    version: str = "1"
+    description: str = ""
+    splits: tuple[str, ...] = SPLITS
+    folds: tuple[str, ...] = ()
+    metrics: tuple[str, ...] = ()
+    main_metric: str = ""
+    sample_rate: int | None = None
+    license: str = ""
+    citation: str = ""
+    source: str = ""
+    root: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.family not in FAMILIES:
+            raise TaskError(f"task {self.name!r}: unknown family {self.family!r}; "
+                            f"expected one of {', '.join(FAMILIES)}")
+        _, default_metrics, default_main = FAMILIES[self.family]
+        if not self.metrics:
+            object.__setattr__(self, "metrics", default_metrics)
+        if not self.main_metric:
+            object.__setattr__(self, "main_metric", self.metrics[0] if self.metrics != default_metrics else default_main)
+        if self.main_metric not in self.metrics:
+            raise TaskError(f"task {self.name!r}: main metric {self.main_metric!r} is not among its metrics {self.metrics}")
+
+    @property
+    def prediction_type(self) -> str:
+        return FAMILIES[self.family][0]
+
+    @property
+    def is_kfold(self) -> bool:
+        return bool(self.folds)
+
+    def runs(self) -> list[tuple[str | None, dict[str, list[str]]]]:
+        """(fold, {train|valid|test: [split names]}) for each evaluation of this task."""
+        if not self.folds:
+            return [(None, {s: [s] for s in SPLITS})]
+        n = len(self.folds)
+        if n < 3:
+            raise TaskError(f"task {self.name!r}: k-fold needs at least 3 folds, has {n}")
+        plans = []
+        for i, fold in enumerate(self.folds):
+            valid = self.folds[(i + 1) % n]
+            train = [f for f in self.folds if f not in (fold, valid)]
+            plans.append((fold, {"train": train, "valid": [valid], "test": [fold]}))
+        return plans
+
+
+TASKS: Registry[Callable[[], TaskSpec] | TaskSpec] = Registry("task", "earbench.tasks")
+#: suite name -> list of task names (or a function returning one)
+SUITES: Registry[Callable[[], list[str]] | list[str]] = Registry("suite", "earbench.suites")
+
+
+def register_task(name: str, factory: Callable[[], TaskSpec] | TaskSpec | None = None):  # type: ignore[no-untyped-def]
+    """Register a task (a TaskSpec or a function returning one); usable as a decorator."""
+    return TASKS.register(name, factory) if factory is not None else TASKS.register(name)
+
+
+def load_task(spec: str | Path | TaskSpec) -> TaskSpec:
+    """A registered task name, a folder task path or a HEAR task directory."""
+    if isinstance(spec, TaskSpec):
+        return spec
+    path = Path(spec)
+    if str(spec) not in TASKS and path.is_dir():
+        if (path / "task_metadata.json").exists() and not (path / "task.toml").exists():
+            from benchmark.hear_task import load_hear_task
+            return load_hear_task(path)
+        from benchmark.folder_task import load_folder_task
+        return load_folder_task(path)
+    if str(spec) not in TASKS and (path.suffix or "/" in str(spec)):
+        raise TaskError(f"task {str(spec)!r}: no such folder task (neither task.toml nor task_metadata.json found)")
+    entry = TASKS.get(str(spec))
+    task = entry() if callable(entry) else entry
+    if not isinstance(task, TaskSpec):
+        raise TaskError(f"task {spec!r}: its registration returned {type(task).__name__}, not a TaskSpec")
+    return task
+
+
+def suite_tasks(name: str) -> list[str]:
+    entry = SUITES.get(name)
+    return list(entry() if callable(entry) else entry)

@@ -1,0 +1,1 @@
+"""The leaderboard: reads result records only, aggregates and renders them."""
