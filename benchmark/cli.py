@@ -1,11 +1,11 @@
 """The `earbench` command line: one entry point, subcommands, plugins via `earbench.commands`."""
 from __future__ import annotations
 
-import sys
+import functools
 from collections import defaultdict
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 import typer
 from rich.console import Console
@@ -22,7 +22,23 @@ console = Console(stderr=True)
 out = Console()
 
 
+def guarded(command: Callable[..., None]) -> Callable[..., None]:
+    """Turn harness errors into one clear line (exit 2) and Ctrl-C into a resume hint (130)."""
+    @functools.wraps(command)
+    def wrapper(*args: object, **kwargs: object) -> None:
+        try:
+            command(*args, **kwargs)
+        except EarbenchError as err:
+            console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            console.print("[yellow]interrupted; finished work is kept: run the same command again to resume[/yellow]")
+            raise typer.Exit(130) from None
+    return wrapper
+
+
 @app.command("list")
+@guarded
 def list_(what: str = typer.Argument(..., help="tasks | models | suites | protocols | metrics")) -> None:
     """List registered names (built-ins and plugins)."""
     from benchmark.metrics import METRICS
@@ -39,6 +55,7 @@ def list_(what: str = typer.Argument(..., help="tasks | models | suites | protoc
 
 
 @app.command()
+@guarded
 def check(model: str = typer.Argument(..., help="a registered name, hear:MODULE[:WEIGHTS], ckpt:PATH, ...")) -> None:
     """Validate an upstream against the contract: shapes, lengths, dtype, finiteness, hop,
     determinism and batch independence. Exits 1 if any check fails."""
@@ -60,6 +77,7 @@ def check(model: str = typer.Argument(..., help="a registered name, hear:MODULE[
 
 
 @app.command()
+@guarded
 def run(
     model: List[str] = typer.Option(..., "--model", "-m", help="Upstream(s): a registered name or a spec; repeatable."),
     task: List[str] = typer.Option([], "--task", "-t", help="Task name or folder task path; repeatable."),
@@ -114,16 +132,9 @@ def add_plugin_commands() -> None:
         if isinstance(command, typer.Typer):
             app.add_typer(command, name=ep.name)
         else:
-            app.command(ep.name)(command)
+            app.command(ep.name)(guarded(command))
 
 
 def main() -> None:
     add_plugin_commands()
-    try:
-        app()
-    except EarbenchError as err:
-        console.print(f"[red]error:[/red] {err}", highlight=False)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        console.print("[yellow]interrupted; finished work is kept: run the same command again to resume[/yellow]")
-        sys.exit(130)
+    app()

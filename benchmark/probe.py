@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 DEFAULT_LRS = (1e-3, 1e-2)
-DEFAULT_WEIGHT_DECAYS = (0.0, 1e-4, 1e-3, 1e-2)
+DEFAULT_WEIGHT_DECAYS = (1e-4, 1e-3, 1e-2, 1e-1)
 
 
 @dataclass
@@ -74,7 +74,10 @@ def train_linear(x_train: np.ndarray, y_train: np.ndarray, x_valid: np.ndarray, 
     score_fn = valid_score or (_accuracy if loss == "softmax" else _neg_bce)
 
     best_score = torch.full((G,), -float("inf"))
+    best_loss = torch.full((G,), float("inf"))
     best_epoch = torch.zeros(G, dtype=torch.long)
+    yv = torch.as_tensor(y_valid)
+    yv = yv.long() if loss == "softmax" else yv.float()
     best_w, best_b = weight.detach().clone(), bias.detach().clone()
     step = 0
     batch_size = min(batch_size, n)
@@ -98,11 +101,14 @@ def train_linear(x_train: np.ndarray, y_train: np.ndarray, x_valid: np.ndarray, 
                     v_hat = v / (1 - beta2 ** step)
                     p.sub_(lr.view(-1, *[1] * (p.ndim - 1)) * m_hat / (v_hat.sqrt() + eps))
         with torch.no_grad():
-            valid_logits = (xv @ weight + bias).numpy()
-        scores = torch.tensor([score_fn(y_valid, valid_logits[g]) for g in range(G)])
-        improved = scores > best_score
+            valid_logits = xv @ weight + bias
+            losses = _valid_loss(valid_logits, yv, loss)
+        scores = torch.tensor([score_fn(y_valid, valid_logits[g].numpy()) for g in range(G)])
+        # better score, or an equal score at a lower loss: accuracy saturates long before the fit does
+        improved = (scores > best_score) | ((scores == best_score) & (losses < best_loss))
         if improved.any():
             best_score = torch.where(improved, scores, best_score)
+            best_loss = torch.where(improved, losses, best_loss)
             best_epoch[improved] = epoch
             best_w[improved] = weight.detach()[improved]
             best_b[improved] = bias.detach()[improved]
@@ -110,10 +116,20 @@ def train_linear(x_train: np.ndarray, y_train: np.ndarray, x_valid: np.ndarray, 
             on_epoch(epoch)
         if bool((epoch - best_epoch >= patience).all()):
             break
-    winner = int(torch.argmax(best_score))  # first maximum: ties go to the smaller lr / penalty
+    # lexicographic (score, -loss); ties go to the first grid point (smaller lr / penalty)
+    ranking = sorted(range(G), key=lambda g: (-float(best_score[g]), float(best_loss[g]), g))
+    winner = ranking[0]
     chosen = {"lr": grid[winner][0], "weight_decay": grid[winner][1], "epochs": int(best_epoch[winner]),
               "valid_score": float(best_score[winner])}
     return LinearProbe(mean, std, best_w[winner], best_b[winner, 0], chosen)
+
+
+def _valid_loss(logits: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
+    """Mean validation loss of each grid point, [G]."""
+    if loss == "softmax":
+        G, n, c = logits.shape
+        return F.cross_entropy(logits.reshape(-1, c), y.repeat(G), reduction="none").view(G, n).mean(1)
+    return F.binary_cross_entropy_with_logits(logits, y.expand_as(logits), reduction="none").mean((1, 2))
 
 
 def _accuracy(y: np.ndarray, logits: np.ndarray) -> float:
