@@ -52,17 +52,16 @@ def validate_output(out: object, batch: int, name: str, paths: Sequence[str]) ->
 
 def pool(states: list[torch.Tensor], lengths: torch.Tensor, how: str) -> list[np.ndarray]:
     """Per item: [L, D] mean/max over valid frames, or [T, L, D] valid frames."""
-    stacked = torch.stack([h.float() for h in states], dim=2)  # [B, T, L, D]
-    out = []
-    for b, n in enumerate(lengths.tolist()):
-        valid = stacked[b, :n]
-        if how == "mean":
-            out.append(valid.mean(0))
-        elif how == "max":
-            out.append(valid.amax(0))
-        else:
-            out.append(valid)
-    return [x.cpu().numpy() for x in out]
+    lengths = lengths.to(states[0].device)
+    if how == "frames":
+        stacked = torch.stack([h.float() for h in states], dim=2).cpu()  # [B, T, L, D]
+        return [stacked[b, :n].numpy() for b, n in enumerate(lengths.tolist())]
+    mask = (torch.arange(states[0].shape[1], device=lengths.device)[None, :] < lengths[:, None])[..., None]
+    if how == "mean":
+        pooled = [(h.float() * mask).sum(1) / lengths[:, None] for h in states]  # masked, no copies per item
+    else:
+        pooled = [h.float().masked_fill(~mask, -torch.inf).amax(1) for h in states]
+    return list(torch.stack(pooled, dim=1).cpu().numpy())  # B x [L, D]
 
 
 def device_of(module: torch.nn.Module) -> torch.device:
