@@ -88,6 +88,8 @@ class TaskSpec:
 
 
 TASKS: Registry[Callable[[], TaskSpec] | TaskSpec] = Registry("task", "earbench.tasks")
+#: scheme -> loader(argument) for task specs like `hf:OWNER/NAME@REV`
+TASK_SCHEMES: Registry[Callable[[str], TaskSpec]] = Registry("task scheme", "earbench.task_schemes")
 #: suite name -> list of task names (or a function returning one)
 SUITES: Registry[Callable[[], list[str]] | list[str]] = Registry("suite", "earbench.suites")
 
@@ -98,9 +100,12 @@ def register_task(name: str, factory: Callable[[], TaskSpec] | TaskSpec | None =
 
 
 def load_task(spec: str | Path | TaskSpec) -> TaskSpec:
-    """A registered task name, a folder task path or a HEAR task directory."""
+    """A registered task name, `scheme:ARG` (e.g. `hf:OWNER/NAME`), a folder task path or a HEAR task directory."""
     if isinstance(spec, TaskSpec):
         return spec
+    scheme, sep, argument = str(spec).partition(":")
+    if sep and str(spec) not in TASKS and scheme in TASK_SCHEMES:
+        return TASK_SCHEMES.get(scheme)(argument)
     path = Path(spec)
     if str(spec) not in TASKS and path.is_dir():
         if (path / "task_metadata.json").exists() and not (path / "task.toml").exists():
