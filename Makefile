@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DEPS_HASH := $(shell cat pyproject.toml | sha256sum | cut -c1-16)
 STAMP := $(VENV)/.installed-$(DEPS_HASH)
-APT_PACKAGES := espeak-ng flite fluidsynth fluid-soundfont-gm sonic-pi-samples alsa-utils
+APT_PACKAGES := espeak-ng flite fluidsynth fluid-soundfont-gm sonic-pi-samples alsa-utils chromium chromium-driver
 DEMO_SIZE ?= small
 
 .PHONY: setup sysdeps demo test test-slow perf clean

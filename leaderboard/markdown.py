@@ -1,21 +1,100 @@
-"""A Markdown table: one row per upstream, one column per task (mean ± 95% CI)."""
+"""LEADERBOARD.md: one table (a row per entry, ranked first), then notes and skipped files.
+
+The text depends on the records only (no clock, fixed bootstrap seed, file names relative
+to the results folder), so a committed LEADERBOARD.md can be checked against its records.
+"""
 from __future__ import annotations
+
+import math
 
 import pandas as pd
 
-from benchmark.stats import summarise
+from leaderboard.board import Board
+from leaderboard.domains import DOMAINS
 
 
-def markdown_table(frame: pd.DataFrame) -> str:
-    if frame.empty:
+def fmt(value: object, spec: str = ".1f") -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return format(value + 0.0 if isinstance(value, float) else value, spec)  # + 0.0: no "-0.0"
+
+
+def params_text(n: object) -> str:
+    if n is None or (isinstance(n, float) and math.isnan(n)):
+        return "—"
+    n = int(n)
+    for div, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if n >= div:
+            return f"{n / div:.3g}{unit}"
+    return str(n)
+
+
+def rank_text(row: pd.Series) -> str:
+    if pd.isna(row["rank"]):
+        return "—"
+    return f"{row['rank']} [{row['rank_lo']}–{row['rank_hi']}]"
+
+
+def cell_text(board: Board, entry: str, task: str) -> str:
+    if (entry, task) not in board.cells.index:
+        return "—"
+    c = board.cells.loc[(entry, task)]
+    return f"{c['mean']:.4f} ± {c['ci95']:.4f}" if c["n"] > 1 else f"{c['mean']:.4f}"
+
+
+def task_header(board: Board, task: str) -> str:
+    if task not in board.metrics:
+        return f"{task} (no records)"
+    return f"{task} ({board.metrics[task]}) {'↑' if board.directions[task].higher_is_better else '↓'}"
+
+
+def columns(board: Board) -> list[str]:
+    return ["rank [95% interval]", "model", "overall", *DOMAINS, *(task_header(board, t) for t in board.tasks),
+            "params", "clips/s (device)", "pre-training", "date", "not separable from"]
+
+
+def rows(board: Board) -> list[list[str]]:
+    """The table's cells as text, in display order (shared with the HTML page)."""
+    out = []
+    for entry, r in board.entries.iterrows():
+        speed = "—" if r["clips_per_s"] is None or pd.isna(r["clips_per_s"]) else \
+            f"{r['clips_per_s']:.0f}" + (f" ({r['device']})" if r["device"] else "")
+        out.append([rank_text(r), entry, fmt(r["overall"]), *(fmt(r[d]) for d in DOMAINS),
+                    *(cell_text(board, entry, t) for t in board.tasks), params_text(r["params"]), speed,
+                    r["compute"] or "—", r["date"] or "—", ", ".join(r["not_separable_from"]) or "—"])
+    return out
+
+
+def method_text(board: Board) -> str:
+    scaled = [t for t in board.tasks if t in board.scales]
+    return (f"Cells: the main metric, mean ± 95% CI (Student t) over seeds and folds. "
+            f"Overall and {', '.join(DOMAINS)}: the normalised score (0 = {board.floor_model}, "
+            f"100 = ceiling) averaged over {len(scaled)} task(s) ({', '.join(scaled) or 'none'}) and over each "
+            f"domain's tasks. Rank: by overall score, with a 95% interval from a bootstrap over seeds/folds "
+            f"(test items are not in the records, so test-set sampling is not covered); entries whose "
+            f"intervals overlap are not separable. See the README, section \"The leaderboard\".")
+
+
+def escape(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def markdown_table(board: Board) -> str:
+    if board.entries.empty:
         return "_no result records_\n"
-    cells = {}
-    for (model, task), group in frame.groupby(["model", "task"]):
-        cells[model, task] = str(summarise(list(group["score"])))
-    tasks = sorted(frame["task"].unique())
-    metric = frame.groupby("task")["metric"].first()
-    lines = ["| model | " + " | ".join(f"{t} ({metric[t]})" for t in tasks) + " |",
-             "|---" * (len(tasks) + 1) + "|"]
-    for model in sorted(frame["model"].unique()):
-        lines.append(f"| {model} | " + " | ".join(cells.get((model, t), "—") for t in tasks) + " |")
+    head = columns(board)
+    lines = ["| " + " | ".join(map(escape, head)) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(map(escape, row)) + " |" for row in rows(board)]
     return "\n".join(lines) + "\n"
+
+
+def render(board: Board) -> str:
+    """The whole LEADERBOARD.md."""
+    title = "# earbench leaderboard" + (f": suite `{board.suite}`" if board.suite else "")
+    parts = [title, "", method_text(board), "", markdown_table(board)]
+    if board.notes:
+        parts += ["## Notes", "", *(f"- {n}" for n in board.notes), ""]
+    if board.problems:
+        parts += ["## Records left out or partly ignored", "", *(f"- `{p.file}`: {p.reason}" for p in board.problems),
+                  ""]
+    return "\n".join(parts).rstrip("\n") + "\n"

@@ -1,0 +1,79 @@
+"""Per-entry aggregation: a cell (mean ± CI over seeds and folds) per task, plus model facts.
+
+An entry is one (model, protocol, layer, pooling): runs of the same upstream under a
+different protocol or layer are different rows, labelled by the model name alone when
+the model has a single variant and `model (protocol, layer L, pooling)` otherwise.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from benchmark.stats import summarise
+
+VARIANT = ["model", "protocol", "layer", "pooling"]
+
+
+def entry_labels(frame: pd.DataFrame) -> pd.Series:
+    """A label per row of `frame`, naming its entry."""
+    variants = frame[VARIANT].drop_duplicates()
+    several = set(variants["model"][variants["model"].duplicated(keep=False)])
+    return frame.apply(lambda r: f"{r.model} ({r.protocol}, layer {r.layer}, {r.pooling})"
+                       if r.model in several else r.model, axis=1) if len(frame) else pd.Series([], dtype=object)
+
+
+def cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """(entry, task) -> mean, std, ci95 (Student t, half-width), n runs."""
+    rows = []
+    for (entry, task), group in frame.groupby(["entry", "task"], sort=True):
+        s = summarise(list(group["score"]))
+        rows.append({"entry": entry, "task": task, "mean": s.mean, "std": s.std, "ci95": s.ci95, "n": s.n})
+    return pd.DataFrame(rows, columns=["entry", "task", "mean", "std", "ci95", "n"]).set_index(["entry", "task"])
+
+
+def compute_text(pretraining: dict | None) -> str | None:
+    """`upstream.pretraining` (any of flops, gpu_hours, steps, samples) as a short string."""
+    if not pretraining:
+        return None
+    parts = []
+    for key, unit in (("flops", "FLOPs"), ("gpu_hours", "GPU h"), ("steps", "steps"), ("samples", "samples")):
+        value = pretraining.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            parts.append(f"{value:.3g} {unit}")
+    return ", ".join(parts) or None
+
+
+def entry_facts(frame: pd.DataFrame) -> pd.DataFrame:
+    """entry -> model, protocol, layer, pooling, params, clips/s, device, compute, date.
+
+    Throughput is the median of the records' `timing.clips_per_s` (records that reused
+    cached embeddings carry none), with the device it was measured on; the date is the
+    newest record's.
+    """
+    rows = []
+    for entry, group in frame.groupby("entry", sort=True):
+        first = group.iloc[0]
+        params = group["params"].dropna()
+        speed = group["clips_per_s"].dropna()
+        devices = group.loc[group["clips_per_s"].notna(), "device"].dropna()
+        computes = [c for c in map(compute_text, group["pretraining"]) if c]
+        dates = group["date"].dropna()
+        rows.append({"entry": entry, "model": first.model, "protocol": first.protocol, "layer": first.layer,
+                     "pooling": first.pooling,
+                     "params": int(params.max()) if len(params) else None,
+                     "clips_per_s": float(speed.median()) if len(speed) else None,
+                     "device": devices.mode().iloc[0] if len(devices) else None,
+                     "compute": computes[-1] if computes else None,
+                     "date": max(dates)[:10] if len(dates) else None})
+    columns = ["entry", "model", "protocol", "layer", "pooling", "params", "clips_per_s", "device", "compute", "date"]
+    return pd.DataFrame(rows, columns=columns).set_index("entry")
+
+
+def layer_weights(frame: pd.DataFrame) -> dict[tuple[str, str], list[float]]:
+    """(entry, task) -> the mean over runs of `protocol.chosen.layer_weights` (runs whose
+    length differs from the first are left out of the mean)."""
+    out = {}
+    for (entry, task), group in frame.dropna(subset=["layer_weights"]).groupby(["entry", "task"], sort=True):
+        lists = list(group["layer_weights"])
+        same = [w for w in lists if len(w) == len(lists[0])]
+        out[entry, task] = [sum(col) / len(same) for col in zip(*same)]
+    return out

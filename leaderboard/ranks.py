@@ -1,0 +1,57 @@
+"""Rank intervals: a bootstrap over each entry's seeds (or folds) of its overall score.
+
+Records hold one score per run, not per test item, so the resampling unit is the run:
+per (entry, task), the seeds when there are at least two (a seed's score being its mean
+over folds), otherwise the folds. The intervals therefore cover training randomness
+(initialisation, minibatch order, fold choice) but not test-set sampling, and an entry
+with a single run per task contributes no spread of its own: they are lower bounds on
+the real uncertainty. Floors and ceilings stay fixed at their point values.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.stats import rankdata
+
+from leaderboard.normalise import Scale
+
+
+def resampling_units(frame: pd.DataFrame) -> dict[tuple[str, str], np.ndarray]:
+    """(entry, task) -> the scores of its resampling units (seeds, else folds)."""
+    units = {}
+    for (entry, task), group in frame.groupby(["entry", "task"], sort=True):
+        if group["seed"].nunique() >= 2:
+            units[entry, task] = group.groupby("seed", dropna=False)["score"].mean().to_numpy(float)
+        else:
+            units[entry, task] = group["score"].to_numpy(float)
+    return units
+
+
+def bootstrap_overall(units: dict[tuple[str, str], np.ndarray], entries: list[str], scales: dict[str, Scale],
+                      n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """[n_boot, len(entries)] overall scores: per replicate, each cell's units resampled
+    with replacement, normalised and averaged over the scaled tasks."""
+    out = np.zeros((n_boot, len(entries)))
+    for j, entry in enumerate(entries):
+        for task, scale in scales.items():
+            values = units[entry, task]
+            picks = rng.integers(0, len(values), size=(n_boot, len(values)))
+            out[:, j] += scale(values[picks].mean(axis=1))
+    return out / max(len(scales), 1)
+
+
+def rank_intervals(point: np.ndarray, boot: np.ndarray, level: float = 0.95) -> pd.DataFrame:
+    """Rank of each point score (1 = best, ties share the better rank) and the central
+    `level` interval of its bootstrap ranks."""
+    ranks = rankdata(-boot, method="min", axis=1)
+    tail = 100 * (1 - level) / 2
+    return pd.DataFrame({"rank": rankdata(-point, method="min").astype(int),
+                         "rank_lo": np.percentile(ranks, tail, axis=0, method="lower").astype(int),
+                         "rank_hi": np.percentile(ranks, 100 - tail, axis=0, method="higher").astype(int)})
+
+
+def not_separable(intervals: pd.DataFrame, names: list[str]) -> list[list[str]]:
+    """For each entry, the others whose rank intervals overlap its own."""
+    lo, hi = intervals["rank_lo"].to_numpy(), intervals["rank_hi"].to_numpy()
+    return [[names[k] for k in range(len(names)) if k != i and lo[i] <= hi[k] and lo[k] <= hi[i]]
+            for i in range(len(names))]

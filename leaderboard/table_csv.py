@@ -1,0 +1,24 @@
+"""leaderboard.csv: the board as numbers, one row per entry, for other tools to read.
+
+Per task: `<task>:mean`, `<task>:ci95` (Student-t half-width), `<task>:n` (runs) and
+`<task>:normalised` (0 = floor, 100 = ceiling); lists are joined with `;`.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from leaderboard.board import Board
+from leaderboard.domains import DOMAINS
+
+
+def frame(board: Board) -> pd.DataFrame:
+    out = board.entries.reset_index()[["rank", "rank_lo", "rank_hi", "entry", "model", "protocol", "layer", "pooling",
+                                       "overall", *DOMAINS]].copy()
+    for task in board.tasks:
+        for stat in ("mean", "ci95", "n", "normalised"):
+            out[f"{task}:{stat}"] = [board.cells[stat].get((e, task)) for e in out["entry"]]
+    facts = board.entries.reset_index()
+    for col in ("params", "clips_per_s", "device", "compute", "date", "missing"):
+        out[col] = facts[col]
+    out["not_separable_from"] = [";".join(x) for x in facts["not_separable_from"]]
+    return out
