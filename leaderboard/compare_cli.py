@@ -1,0 +1,33 @@
+"""`earbench compare A B`: a verdict per task (plugged into the CLI by entry point)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from leaderboard.compare import ALPHA, compare as compare_entries
+from leaderboard.records import read_records
+
+
+def compare(a: str = typer.Argument(..., help="A model name (or an entry label when it has several)."),
+            b: str = typer.Argument(..., help="The model to compare it with."),
+            results: Path = typer.Option(Path("results"), help="Directory of result records."),
+            suite: Optional[str] = typer.Option(None, "--suite", "-s", help="Compare on this suite's tasks."),
+            task: List[str] = typer.Option([], "--task", "-t", help="Compare on this task; repeatable.")) -> None:
+    """Per task: A - B over matched seeds/folds, paired bootstrap 95% CI, exact sign-flip p-value,
+    and a one-line verdict."""
+    from benchmark.task import suite_tasks
+    frame, problems = read_records(results)
+    for problem in problems:
+        typer.echo(f"warning: {results / problem.file}: {problem.reason}", err=True)
+    tasks = [*task, *(suite_tasks(suite) if suite else [])] or None
+    found = compare_entries(frame, a, b, tasks)
+    width = max([len(c.task) for c in found] + [4])
+    for c in found:
+        typer.echo(f"{c.task:<{width}}  {c.verdict}")
+    wins = {w: sum(c.winner == w for c in found) for w in ("A", "B")}
+    compared = sum(c.n > 0 for c in found)
+    typer.echo(f"{a} better on {wins['A']}, {b} better on {wins['B']}, no significant difference on "
+               f"{compared - wins['A'] - wins['B']} of {compared} compared task(s) (alpha {ALPHA}, per task, "
+               f"uncorrected); {len(found) - compared} not compared")
