@@ -6,6 +6,7 @@ becomes a `Problem` naming the file, and the remaining records are used.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import warnings
@@ -49,6 +50,22 @@ def _number(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None
     return float(value)
+
+
+def protocol_variant(protocol: dict) -> str:
+    """The protocol name, plus `-frac_F` when it trained on a fraction F of the training
+    split and `-opt_HASH` when it had options: the same text as in the record's path, so
+    label-efficiency or option variants are separate rows and never taken for duplicates."""
+    name = _text(protocol.get("name"), "'protocol.name'")
+    fraction = protocol.get("train_fraction", 1.0)
+    if _number(fraction) is None:
+        raise BadRecord(f"'protocol.train_fraction' must be a number, got {fraction!r}")
+    if fraction != 1.0:
+        name += f"-frac_{fraction:g}"
+    if protocol.get("options"):
+        text = json.dumps(protocol["options"], sort_keys=True, default=str)
+        name += f"-opt_{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+    return name
 
 
 def parse_record(record: object, name: str) -> tuple[dict, list[str]]:
@@ -97,7 +114,7 @@ def parse_record(record: object, name: str) -> tuple[dict, list[str]]:
     row = {
         "model": _text(upstream.get("name"), "'upstream.name'"),
         "task": _text(task.get("name"), "'task.name'"),
-        "protocol": _text(protocol.get("name"), "'protocol.name'"),
+        "protocol": protocol_variant(protocol),
         "layer": str(layer), "pooling": str(protocol.get("pooling", "mean")),
         "seed": seed, "fold": None if fold is None else str(fold),
         "metric": main, "score": score,

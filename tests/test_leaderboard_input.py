@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import warnings
 
 import pytest
@@ -121,3 +122,19 @@ def test_cli_warns_and_still_renders(good, tmp_path_factory, capsys):
 def test_cli_missing_results_folder_is_one_clear_error(tmp_path, capsys):
     code, _, stderr = run_cli(capsys, "leaderboard", "--results", str(tmp_path / "nope"))
     assert code == 2 and "no results folder" in stderr
+
+
+def test_train_fraction_and_options_are_separate_variants(good):
+    def variant(path, **protocol):
+        record = json.loads(path.read_text())
+        record["protocol"].update(protocol)
+        path.write_text(json.dumps(record))
+    variant(write_record(good, "m", "kws", 0.5, name="frac.json"), train_fraction=0.1)
+    variant(write_record(good, "m", "kws", 0.4, name="opt.json"), options={"encoder_lr": 1e-5})
+    variant(write_record(good, "m", "kws", 0.7, name="default.json"), train_fraction=1.0, options={})
+    frame, problems = read_records(good)
+    assert problems == []  # default.json duplicates seed0.json exactly; the others are other runs
+    protocols = sorted(frame.loc[frame["model"] == "m", "protocol"])
+    assert protocols[0] == "linear" and protocols[1] == "linear-frac_0.1"
+    assert re.fullmatch(r"linear-opt_[0-9a-f]{8}", protocols[2])
+    assert len(build_from(good).entries) == 4
