@@ -1,0 +1,44 @@
+"""What every pre-training objective provides to the trainer.
+
+An objective is an `nn.Module` that owns the student encoder (`encoder`, the module that
+becomes an upstream) and everything else it trains or tracks (decoders, heads, EMA
+teachers). `forward(audio, step)` takes a batch of equal-length crops `[B, N]` and returns
+the loss and a few detached scalars to log; `after_step(step)` runs after each optimizer
+step (EMA updates) and returns scalars to log.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Objective(nn.Module):
+    encoder: nn.Module
+    #: substrings of parameter names that are never weight-decayed (besides biases and norms)
+    no_decay_names: tuple[str, ...] = ("pos", "cls", "mask_token")
+
+    def __init__(self, total_steps: int) -> None:
+        super().__init__()
+        self.total_steps = total_steps
+
+    def forward(self, audio: torch.Tensor, step: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        raise NotImplementedError
+
+    def after_step(self, step: int) -> dict[str, float]:
+        return {}
+
+    def crop_samples(self) -> int:
+        """Audio samples per training crop."""
+        raise NotImplementedError
+
+
+def mse(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return F.mse_loss(prediction.float(), target.float())
+
+
+def cosine_distance(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """2 - 2 cos: the squared distance of l2-normalised vectors (BYOL, M2D, MATPAC's L_pred)."""
+    p = F.normalize(prediction.float(), dim=-1)
+    t = F.normalize(target.float(), dim=-1)
+    return (2 - 2 * (p * t).sum(-1)).mean()
