@@ -1,0 +1,300 @@
+"""The pre-training loop shared by every objective.
+
+One optimizer step = `accum` micro-batches per process (DDP averages gradients over
+processes when launched by torchrun), bf16 autocast on CUDA, gradient clipping if the
+recipe asks, AdamW with a linear warm-up + cosine learning rate, then the objective's EMA
+updates. Randomness (masks, augmentations, dropout) is seeded per (seed, step, rank) and the
+data per (seed, rank, micro-batch), so `--resume` continues exactly where a run stopped:
+same step count, same schedules, same batches.
+
+Writes to the run folder (rank 0 only): `run.json` (settings), `train.log` (human lines),
+`log.jsonl` (one JSON object per logged step), `loss.png` (the loss curve), and
+`step-XXXXXXXX/` checkpoints every `save_every` steps and at the end.
+"""
+from __future__ import annotations
+
+import contextlib
+import difflib
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+from rich.console import Console
+from torch.nn.parallel import DistributedDataParallel
+
+from benchmark.errors import EarbenchError
+from benchmark.progress import progress_bar
+from models import distributed
+from models.checkpoint import (CheckpointError, TRAIN_CONFIG, list_checkpoints, load_train_state, prune_checkpoints,
+                               read_json, save_checkpoint, save_encoder)
+from models.data import CropBatches, resolve_data, sample_clips, scan
+from models.frontends import Frontend, feature_stats
+from models.objective import Objective
+from models.plot import plot_loss
+from models.recipes import RECIPES, OptimConfig, Recipe, build_objective, recipe_from_dict, recipe_to_dict
+from models.schedules import cosine_with_warmup
+
+console = Console(stderr=True)
+
+
+@dataclass
+class TrainSettings:
+    recipe: str | Recipe
+    data: str
+    out: Path | None = None  # default runs/<recipe>
+    max_steps: int | None = None  # the schedule's length (default: the recipe's)
+    max_minutes: float | None = None  # a wall-clock budget: stop (and save) when spent
+    resume: bool = False
+    batch_size: int | None = None  # clips per optimizer step over all processes (default: the recipe's)
+    accum: int = 1
+    save_every: int | None = None
+    log_every: int | None = None
+    keep: int = 3  # newest checkpoints kept (0: all)
+    seed: int = 0
+    workers: int = 2
+    device: str | None = None
+    progress: bool = True
+
+
+@dataclass
+class TrainResult:
+    objective: Objective
+    step: int
+    out: Path
+    checkpoint: Path | None
+    plot: Path | None
+    steps_per_s: float = 0.0
+    samples_per_s: float = 0.0
+    history: list[dict] = field(default_factory=list)
+
+
+def get_recipe(name: str | Recipe) -> Recipe:
+    if isinstance(name, Recipe):
+        return name
+    if name not in RECIPES:
+        close = difflib.get_close_matches(name, RECIPES, n=3, cutoff=0.4)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise EarbenchError(f"unknown recipe {name!r}{hint} Known: {', '.join(RECIPES)}")
+    return RECIPES[name]
+
+
+def step_seed(seed: int, step: int, rank: int) -> int:
+    return ((seed * 1_000_003 + step) * 1009 + rank) % (2 ** 63)
+
+
+def make_optimizer(objective: Objective, optim: OptimConfig) -> torch.optim.Optimizer:
+    """AdamW; biases, norms, positions, CLS and mask tokens get no weight decay."""
+    decay, no_decay = [], []
+    for name, p in objective.named_parameters():
+        if not p.requires_grad:
+            continue
+        leaf = name.rsplit(".", 1)[-1]
+        (no_decay if p.ndim <= 1 or any(s in leaf for s in objective.no_decay_names) else decay).append(p)
+    groups = [{"params": decay, "weight_decay": optim.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=optim.lr, betas=tuple(optim.betas))
+
+
+class RunLog:
+    """train.log + log.jsonl on the main process; echoes lines to stderr when not on a terminal."""
+
+    def __init__(self, out: Path, enabled: bool) -> None:
+        self.enabled = enabled
+        self.text, self.jsonl = out / "train.log", out / "log.jsonl"
+        self.echo = enabled and not sys.stderr.isatty()
+
+    def line(self, text: str) -> None:
+        if not self.enabled:
+            return
+        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        with open(self.text, "a") as f:
+            f.write(f"{stamp} {text}\n")
+        if self.echo:
+            console.print(text, highlight=False, soft_wrap=True)
+
+    def record(self, row: dict) -> None:
+        if self.enabled:
+            with open(self.jsonl, "a") as f:
+                f.write(json.dumps(row) + "\n")
+
+
+def pretrain(settings: TrainSettings) -> TrainResult:
+    """Pre-train `settings.recipe` on `settings.data`; returns the trained objective and run facts."""
+    import os
+    requested = get_recipe(settings.recipe)
+    local = int(os.environ.get("LOCAL_RANK", 0))
+    device = torch.device(settings.device) if settings.device else distributed.default_device(local)
+    info = distributed.setup(device)
+    try:
+        return _pretrain(settings, requested, device, info)
+    finally:
+        distributed.teardown(info)
+
+
+def _pretrain(settings: TrainSettings, requested: Recipe, device: torch.device,
+              info: distributed.DistInfo) -> TrainResult:
+    out = Path(settings.out or Path("runs") / requested.name)
+    existing = list_checkpoints(out)
+    if existing and not settings.resume:
+        raise EarbenchError(f"{out} already holds checkpoints (newest {existing[-1].name}); "
+                            f"pass --resume to continue that run, or choose another --out")
+    resume_from = existing[-1] if settings.resume and existing else None
+    if info.main:
+        out.mkdir(parents=True, exist_ok=True)
+    distributed.barrier(info)
+    log = RunLog(out, info.main)
+
+    if resume_from is not None:
+        stored = read_json(resume_from / TRAIN_CONFIG)
+        try:
+            recipe = recipe_from_dict(stored["recipe"], f"{resume_from / TRAIN_CONFIG}: recipe")
+        except (KeyError, ValueError, TypeError) as err:
+            raise CheckpointError(f"{resume_from / TRAIN_CONFIG}: cannot rebuild the recipe ({err})") from None
+        if recipe.name != requested.name:
+            raise EarbenchError(f"{resume_from}: this run was trained with recipe {recipe.name!r}, not {requested.name!r}")
+        total = settings.max_steps or int(stored["total_steps"])
+        batch = settings.batch_size or int(stored["batch_size"])
+    else:
+        if settings.resume:
+            log.line(f"nothing to resume in {out}: starting from step 0")
+        recipe = requested
+        total = settings.max_steps or recipe.optim.steps
+        batch = settings.batch_size or recipe.optim.batch_size
+    per_step = info.world * settings.accum
+    if batch % per_step:
+        raise EarbenchError(f"batch size {batch} is not divisible by processes x accumulation = {per_step}")
+    micro = batch // per_step
+    save_every = settings.save_every or recipe.save_every
+    log_every = settings.log_every or recipe.log_every
+
+    paths, where = resolve_data(settings.data)
+    files, problems = scan(paths)
+    for problem in problems[:20]:
+        log.line(f"warning: skipping unreadable audio {problem}")
+    if len(problems) > 20:
+        log.line(f"warning: ... and {len(problems) - 20} more unreadable files")
+
+    torch.manual_seed(settings.seed)
+    objective = build_objective(recipe, total)
+    rate = int(objective.encoder.sample_rate)
+    if resume_from is None:
+        clips = sample_clips(files, recipe.stats_clips, objective.crop_samples(), rate, settings.seed)
+        mean, std = feature_stats(objective.encoder.frontend, clips)
+        for module in objective.modules():
+            if isinstance(module, Frontend):
+                module.set_stats(mean, std)
+        log.line(f"feature statistics from {len(clips)} crops: mean {mean:.4f}, std {std:.4f}")
+        if info.main:  # the random-init baseline: same architecture and normalisation, no training
+            save_encoder(out / "init", objective.encoder, {"step": 0, "recipe": recipe.name, "init": True})
+    objective.to(device)
+    optimizer = make_optimizer(objective, recipe.optim)
+    start = 0
+    if resume_from is not None:
+        start = int(load_train_state(resume_from, objective, optimizer)["step"])
+        log.line(f"resumed from {resume_from} at step {start}")
+    model: torch.nn.Module = objective
+    if info.world > 1:
+        model = DistributedDataParallel(objective, device_ids=[device.index] if device.type == "cuda" else None)
+
+    run_facts = {"recipe": recipe_to_dict(recipe), "total_steps": total, "batch_size": batch, "accum": settings.accum,
+                 "micro_batch": micro, "world_size": info.world, "seed": settings.seed, "data": where,
+                 "files": len(files), "device": str(device), "torch": torch.__version__}
+    if info.main:
+        (out / "run.json").write_text(json.dumps({**run_facts, "started": datetime.now(timezone.utc).isoformat(),
+                                                  "resumed_from": str(resume_from) if resume_from else None},
+                                                 indent=2) + "\n")
+    params = sum(p.numel() for p in objective.encoder.parameters())
+    log.line(f"{recipe.name}: {recipe.description}; encoder {params / 1e6:.2f}M parameters; data {where}; "
+             f"{total} steps x {batch} clips ({info.world} process(es) x {settings.accum} accumulation x {micro}); "
+             f"device {device}")
+
+    data = CropBatches(files, micro, objective.crop_samples(), rate, settings.seed, info.rank)
+    loader = torch.utils.data.DataLoader(
+        data, batch_size=None, sampler=range(start * settings.accum, total * settings.accum),
+        num_workers=settings.workers, pin_memory=device.type == "cuda",
+        prefetch_factor=4 if settings.workers else None, persistent_workers=False)
+    batches = iter(loader)
+    autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext())
+    trainable = [p for p in objective.parameters() if p.requires_grad]
+    optim = recipe.optim
+    history: list[dict] = []
+    step, last_saved, checkpoint = start, start, None
+    began = window_start = time.perf_counter()
+    window_steps, sums, names = 0, None, None
+    fields: dict[str, str] = {}
+    objective.train()
+    with progress_bar(f"pretrain {recipe.name}", total, enabled=settings.progress and info.main,
+                      completed=start) as advance:
+        while step < total:
+            lr = cosine_with_warmup(step, optim.lr, optim.warmup_steps, total, optim.final_lr)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            torch.manual_seed(step_seed(settings.seed, step, info.rank))
+            for i in range(settings.accum):
+                audio = next(batches).to(device, non_blocking=True)
+                last = i == settings.accum - 1
+                sync = model.no_sync() if isinstance(model, DistributedDataParallel) and not last else contextlib.nullcontext()
+                with sync:
+                    with autocast:
+                        loss, parts = model(audio, step)
+                    (loss / settings.accum).backward()
+                values = torch.stack([loss.detach().float(), *(v.detach().float().to(loss.device) for v in parts.values())])
+                names = ["loss", *parts]
+                sums = values / settings.accum if sums is None else sums + values / settings.accum
+            grad_norm = torch.nn.utils.clip_grad_norm_(trainable, optim.clip_grad) if optim.clip_grad else None
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            extra = objective.after_step(step)
+            step += 1
+            window_steps += 1
+            stop = settings.max_minutes is not None and distributed.any_across(
+                time.perf_counter() - began > settings.max_minutes * 60, info, device)
+            if step % log_every == 0 or step == total or stop:
+                means = distributed.mean_across(sums / window_steps, info).tolist()
+                elapsed = time.perf_counter() - window_start
+                row = {"step": step, "loss": means[0], "parts": dict(zip(names[1:], means[1:])), "lr": lr,
+                       **{k: float(v) for k, v in extra.items()},
+                       "steps_per_s": window_steps / elapsed, "samples_per_s": window_steps * batch / elapsed,
+                       "elapsed_s": time.perf_counter() - began}
+                if grad_norm is not None:
+                    row["grad_norm"] = float(grad_norm)
+                history.append(row)
+                log.record(row)
+                parts_text = " ".join(f"{k} {v:.4f}" for k, v in row["parts"].items())
+                log.line(f"step {step}/{total} loss {row['loss']:.4f} {parts_text} lr {lr:.3g} "
+                         + " ".join(f"{k} {float(v):.6g}" for k, v in extra.items())
+                         + f" samples/s {row['samples_per_s']:.1f}")
+                fields = {"loss": f"{row['loss']:.4f}", "samples/s": f"{row['samples_per_s']:.1f}"}
+                window_start, window_steps, sums = time.perf_counter(), 0, None
+            advance(1, **fields)
+            if step % save_every == 0 or step == total or stop:
+                checkpoint = _save(out, step, objective, optimizer, run_facts, began, settings.keep, log, info)
+                last_saved = step
+            if stop:
+                log.line(f"time budget of {settings.max_minutes} min spent: stopped at step {step}/{total}")
+                break
+    if last_saved != step:
+        checkpoint = _save(out, step, objective, optimizer, run_facts, began, settings.keep, log, info)
+    plot = plot_loss(out / "log.jsonl", out / "loss.png", recipe.name) if info.main and history else None
+    distributed.barrier(info)
+    elapsed = time.perf_counter() - began
+    done = step - start
+    return TrainResult(objective, step, out, checkpoint, plot, done / elapsed, done * batch / elapsed, history)
+
+
+def _save(out: Path, step: int, objective: Objective, optimizer: torch.optim.Optimizer, facts: dict, began: float,
+          keep: int, log: RunLog, info: distributed.DistInfo) -> Path:
+    path = out / f"step-{step:08d}"
+    distributed.average_buffers(objective, info)
+    if info.main:
+        path = save_checkpoint(out, step, objective.encoder, objective, optimizer,
+                               {**facts, "elapsed_s": time.perf_counter() - began})
+        prune_checkpoints(out, keep)
+        if (out / "log.jsonl").exists():
+            plot_loss(out / "log.jsonl", out / "loss.png", facts["recipe"]["name"])
+        log.line(f"saved {path}")
+    distributed.barrier(info)
+    return path
