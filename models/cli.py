@@ -13,8 +13,8 @@ def pretrain(
     data: str = typer.Option(..., "--data", "-d", help="A folder of audio (wav/flac/ogg, recursive; its train.csv "
                                                        "if any), a task name, or a corpus built under $EARBENCH_HOME "
                                                        "such as mini-pretrain."),
-    max_steps: Optional[int] = typer.Option(None, min=1, help="Steps of the run (sets the schedules' length; "
-                                                              "default: the recipe's)."),
+    max_steps: Optional[int] = typer.Option(None, min=1, help="Steps of the run: the schedules follow it, warm-up scaled "
+                                                              "in proportion (default: the recipe's)."),
     max_minutes: Optional[float] = typer.Option(None, min=0.0, help="Wall-clock budget: stop and save when spent."),
     out: Optional[Path] = typer.Option(None, help="Run folder (default runs/RECIPE)."),
     resume: bool = typer.Option(False, help="Continue from the newest checkpoint in --out."),

@@ -25,7 +25,9 @@ class NormedLinear(nn.Module):
         nn.init.trunc_normal_(self.weight, std=0.02)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.linear(x, F.normalize(self.weight, dim=1))
+        # in float32 even under autocast: the logits are divided by temperatures as low as 0.04
+        with torch.autocast(x.device.type, enabled=False):
+            return F.linear(x.float(), F.normalize(self.weight.float(), dim=1))
 
 
 class DINOHead(nn.Module):

@@ -83,15 +83,15 @@ class Frontend(nn.Module):
         win, hop = self.config.win, self.config.hop
         return 1 + torch.div(lengths.clamp_min(win) - win, hop, rounding_mode="floor")
 
-    @torch.autocast("cuda", enabled=False)
     def raw(self, audio: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        """Un-normalised log features `[B, T, F]` (float32 even under autocast)."""
+        """Un-normalised log features `[B, T, F]`, in float32 even under autocast."""
         audio = audio.float()
         if audio.shape[-1] < self.config.win:
             audio = nn.functional.pad(audio, (0, self.config.win - audio.shape[-1]))
-        if self.config.kind == "logmel":
-            return (self.mel(audio) + LOG_EPS).log().transpose(1, 2)
-        return self.kaldi_fbank(audio)
+        with torch.autocast(audio.device.type, enabled=False):
+            if self.config.kind == "logmel":
+                return (self.mel(audio) + LOG_EPS).log().transpose(1, 2)
+            return self.kaldi_fbank(audio)
 
     def kaldi_fbank(self, audio: torch.Tensor) -> torch.Tensor:
         """`torchaudio.compliance.kaldi.fbank` as AST/EAT call it (Hanning window, no dither, no

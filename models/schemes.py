@@ -21,12 +21,12 @@ def load_ckpt_upstream(path: str) -> nn.Module:
 
 
 def load_hf_upstream(spec: str) -> nn.Module:
+    local = Path(spec).expanduser()
+    if spec and local.is_dir():
+        return load_encoder(local)
     repo, _, revision = spec.partition("@")
     if not repo:
         raise CheckpointError("hf: needs a repository, e.g. hf:user/eat-tiny or hf:user/eat-tiny@main")
-    local = Path(repo).expanduser()
-    if local.is_dir():
-        return load_encoder(local)
     from huggingface_hub import snapshot_download
     try:
         folder = snapshot_download(repo_id=repo, revision=revision or None, allow_patterns=[WEIGHTS, CONFIG])

@@ -220,6 +220,7 @@ def _pretrain(settings: TrainSettings, requested: Recipe, device: torch.device,
     autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext())
     trainable = [p for p in objective.parameters() if p.requires_grad]
     optim = recipe.optim
+    warmup = round(optim.warmup_steps * total / optim.steps)  # a shorter or longer run keeps the proportion
     history: list[dict] = []
     step, last_saved, checkpoint = start, start, None
     began = window_start = time.perf_counter()
@@ -229,7 +230,7 @@ def _pretrain(settings: TrainSettings, requested: Recipe, device: torch.device,
     with progress_bar(f"pretrain {recipe.name}", total, enabled=settings.progress and info.main,
                       completed=start) as advance:
         while step < total:
-            lr = cosine_with_warmup(step, optim.lr, optim.warmup_steps, total, optim.final_lr)
+            lr = cosine_with_warmup(step, optim.lr, warmup, total, optim.final_lr)
             for group in optimizer.param_groups:
                 group["lr"] = lr
             torch.manual_seed(step_seed(settings.seed, step, info.rank))

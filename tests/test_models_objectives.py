@@ -1,6 +1,8 @@
 """Each objective learns, and each encoder honours the upstream contract."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 from test_models_support import OBJECTIVE_RECIPES, audio_batch, micro_recipe
@@ -50,6 +52,34 @@ def test_gradients_reach_every_trainable_parameter(name):
     missing = [n for n, p in objective.named_parameters() if p.requires_grad and p.grad is None]
     assert not missing
     assert all(not p.requires_grad for n, p in objective.named_parameters() if "teacher" in n)
+
+
+@pytest.mark.parametrize("name", OBJECTIVE_RECIPES)
+def test_a_step_under_bf16_autocast_is_finite(name):
+    """The CUDA path runs under bf16 autocast; CPU autocast exercises the same dtype handling."""
+    recipe = micro_recipe(name)
+    torch.manual_seed(0)
+    objective = build_objective(recipe, total_steps=10)
+    _set_stats(objective)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss, parts = objective(audio_batch(objective.crop_samples()), 0)
+    loss.backward()
+    assert torch.isfinite(loss) and all(torch.isfinite(p.grad).all() for p in objective.parameters() if p.grad is not None)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        out = objective.encoder.eval()(audio_batch(20000, batch=2), torch.tensor([20000, 9000]))
+    assert all(h.dtype == torch.float32 and torch.isfinite(h).all() for h in out.hidden_states)
+
+
+def test_learned_positions_train_and_pass_the_check():
+    recipe = micro_recipe("audiomae-tiny")
+    recipe = dataclasses.replace(recipe, encoder=dataclasses.replace(recipe.encoder, positions="learned"))
+    torch.manual_seed(0)
+    objective = build_objective(recipe, total_steps=10)
+    loss, _ = objective(audio_batch(objective.crop_samples()), 0)
+    loss.backward()
+    assert objective.encoder.pos.grad is not None and objective.encoder.pos.grad.abs().sum() > 0
+    failed = [r.name for r in check_upstream(objective.encoder.eval()) if not r.ok]
+    assert not failed
 
 
 @pytest.mark.parametrize("name", OBJECTIVE_RECIPES)
