@@ -66,6 +66,9 @@ def build_encoder(config: dict, where: str = CONFIG) -> nn.Module:
     config = dict(config)
     kind = config.pop("kind", None)
     if kind not in ENCODERS:
+        from models.paradigms import encoders
+        ENCODERS.update(encoders())
+    if kind not in ENCODERS:
         raise CheckpointError(f"{where}: unknown encoder kind {kind!r}; known: {', '.join(ENCODERS)}")
     cls, config_cls = ENCODERS[kind]
     try:

@@ -150,3 +150,9 @@ def _recipes() -> dict[str, Recipe]:
 
 
 RECIPES: dict[str, Recipe] = _recipes()
+
+# wav2vec 2.0, HuBERT, BEST-RQ, CLAP and SSM-MATPAC live in models/paradigms.py
+from models import paradigms as _paradigms  # noqa: E402
+
+OBJECTIVES.update(_paradigms.objectives())
+RECIPES.update(_paradigms.recipes())
