@@ -133,4 +133,4 @@ class CLAP(Objective):
         loss = clip_loss(a, t, scale, captions)
         with torch.no_grad():
             accuracy = ((a @ t.T).argmax(1) == torch.arange(len(captions), device=a.device)).float().mean()
-        return loss, {"a2t_top1": accuracy, "scale": scale.detach()}
+        return loss, {"a2t_top1": accuracy, "scale": scale.detach().reshape(())}
