@@ -1,0 +1,27 @@
+"""One planner per mini task, in suite order: `plan(size, rng) -> TaskPlan`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ..plan import TaskPlan
+from . import asr, instrument, kws, lid, pitch, pretrain, retrieval, scenes, sed, speaker, sv, tagging
+
+GENERATORS: dict[str, Callable[[str, np.random.Generator], TaskPlan]] = {
+    "mini-kws": kws.plan,
+    "mini-lid": lid.plan,
+    "mini-speaker": speaker.plan,
+    "mini-sv": sv.plan,
+    "mini-asr": asr.plan,
+    "mini-tagging": tagging.plan,
+    "mini-scenes": scenes.plan,
+    "mini-sed": sed.plan,
+    "mini-pitch": pitch.plan,
+    "mini-instrument": instrument.plan,
+    "mini-retrieval": retrieval.plan,
+    "mini-pretrain": pretrain.plan,
+}
+MINI_CORPUS = "mini-pretrain"
+MINI_TASKS: tuple[str, ...] = tuple(n for n in GENERATORS if n != MINI_CORPUS)
