@@ -64,3 +64,27 @@ def prepare(recipe: str = typer.Argument(..., help="A recipe name (see `earbench
     r = get_recipe(recipe)
     for path in r.prepare(corpus_dir, out_dir):
         out.print(f"prepared {path.name}: {path}")
+
+
+@app.command("build")
+@guarded
+def build(suite: str = typer.Argument("mini", help="The locally built suite (only `mini`)."),
+          size: str = typer.Option("small", help="tiny (tests, < 1 min) | small (demo, minutes) | full (pre-training)."),
+          out_dir: Optional[Path] = typer.Option(None, "--out", help="Default: $EARBENCH_HOME/data/mini/<size>, "
+                                                 "where the registered mini-* tasks look."),
+          seed: int = typer.Option(0, help="Everything is deterministic in this seed."),
+          workers: Optional[int] = typer.Option(None, help="Rendering processes (default: one per core).")) -> None:
+    """Build the offline `mini` suite from local sound sources (cached: a second build is instant)."""
+    from benchmark.errors import EarbenchError
+    from tasks.mini import MissingSourceError, build_mini
+    from tasks.mini_tasks import mini_root
+    if suite != "mini":
+        raise EarbenchError(f"only the `mini` suite is built locally, not {suite!r}; real datasets use "
+                            "`earbench data download` and `earbench data prepare`")
+    try:
+        folders = build_mini(out_dir or mini_root(size), size=size, seed=seed, workers=workers)
+    except MissingSourceError as exc:
+        raise EarbenchError(str(exc)) from exc
+    out.print(f"built {len(folders)} folders in {folders[0].parent} (size {size}, seed {seed})")
+    if size != "small" and out_dir is None:
+        out.print(f"set EARBENCH_MINI_SIZE={size} so that `--task mini-...` uses this build")
