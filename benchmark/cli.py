@@ -83,8 +83,15 @@ def run(
     task: List[str] = typer.Option([], "--task", "-t", help="Task name or folder task path; repeatable."),
     suite: Optional[str] = typer.Option(None, "--suite", "-s", help="A named suite of tasks (see `earbench list suites`)."),
     protocol: str = typer.Option("linear", help="How to score (see `earbench list protocols`)."),
-    layer: str = typer.Option("last", help="'last' or a hidden-state index (0 = first)."),
-    pooling: str = typer.Option("mean", help="Clip pooling of frames: mean | max."),
+    layer: str = typer.Option("last", help="'last', a hidden-state index (0 = first), or 'weighted' "
+                                           "(SUPERB's learned softmax-weighted sum of all layers)."),
+    pooling: str = typer.Option("mean", help="Clip pooling of frames: mean | max | cls | attention (learned)."),
+    train_fraction: float = typer.Option(1.0, help="Train on this share of the training split (label efficiency; "
+                                                   "a stratified draw per seed)."),
+    prompt: List[str] = typer.Option([], help="Zero-shot prompt template with {label}; repeatable "
+                                              "(default: 'the sound of {label}', '{label} can be heard')."),
+    option: List[str] = typer.Option([], "--option", "-o", help="Protocol setting KEY=VALUE, repeatable "
+                                                                "(e.g. -o encoder_lr=1e-5 -o layer_decay=0.75)."),
     seeds: int = typer.Option(1, min=1, help="Seeds 0..N-1; N>1 gives a 95% confidence interval."),
     results: Path = typer.Option(Path("results"), help="Where result records are written."),
     workers: int = typer.Option(0, min=0, help="DataLoader processes reading and resampling audio."),
@@ -102,23 +109,53 @@ def run(
     records = []
     for name in model:
         records += evaluate(name, task, suite=suite, protocol=protocol, seeds=seeds, layer=layer, pooling=pooling,
-                            results=results, workers=workers, batch_seconds=batch_seconds, rerun=rerun)
+                            results=results, workers=workers, batch_seconds=batch_seconds, rerun=rerun,
+                            train_fraction=train_fraction, prompts=prompt or None, options=parse_options(option))
     print_summary(records)
     out.print(f"{len(records)} record(s) in {results}/")
+
+
+def parse_options(items: List[str]) -> dict:
+    """KEY=VALUE pairs; values read as JSON where they parse (numbers, booleans), else as text."""
+    import json
+    options = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise EarbenchError(f"--option expects KEY=VALUE, got {item!r}")
+        try:
+            options[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key.strip()] = value
+    return options
 
 
 def print_summary(records: list[dict]) -> None:
     from benchmark.stats import summarise
     groups: dict[tuple, list[float]] = defaultdict(list)
     for r in records:
-        key = (r["upstream"]["name"], r["task"]["name"], r["protocol"]["name"], r["main_metric"])
+        key = (r["upstream"]["name"], r["task"]["name"], protocol_label(r["protocol"]), r["main_metric"])
         groups[key].append(r["metrics"][r["main_metric"]])
     table = Table(title="results (mean ± 95% CI over seeds and folds)")
-    for column in ("model", "task", "protocol", "metric", "score", "runs"):
+    for column in ("model", "task", "protocol", "metric", "score", "std", "runs"):
         table.add_column(column)
     for (model, task, protocol, metric), values in groups.items():
-        table.add_row(model, task, protocol, metric, str(summarise(values)), str(len(values)))
+        summary = summarise(values)
+        table.add_row(model, task, protocol, metric, str(summary),
+                      f"{summary.std:.4f}" if summary.n > 1 else "-", str(len(values)))
     out.print(table)
+
+
+def protocol_label(protocol: dict) -> str:
+    """`linear`, `linear layer=weighted`, `mlp frac=0.1 pooling=max`: what differs from the defaults."""
+    label = protocol["name"]
+    if protocol.get("layer", "last") != "last":
+        label += f" layer={protocol['layer']}"
+    if protocol.get("pooling", "mean") != "mean":
+        label += f" pooling={protocol['pooling']}"
+    if protocol.get("train_fraction", 1.0) != 1.0:
+        label += f" frac={protocol['train_fraction']:g}"
+    return label
 
 
 def add_plugin_commands() -> None:

@@ -20,7 +20,7 @@ from benchmark.errors import UpstreamError
 from benchmark.progress import progress_bar
 from benchmark.upstream import Encoded, fingerprint
 
-POOLINGS = ("mean", "max", "frames")
+POOLINGS = ("mean", "max", "cls", "frames")
 
 
 @dataclass
@@ -51,7 +51,7 @@ def validate_output(out: object, batch: int, name: str, paths: Sequence[str]) ->
 
 
 def pool(states: list[torch.Tensor], lengths: torch.Tensor, how: str) -> list[np.ndarray]:
-    """Per item: [L, D] mean/max over valid frames, or [T, L, D] valid frames."""
+    """Per item: [L, D] mean/max over valid frames or the first (CLS) frame, or [T, L, D] valid frames."""
     lengths = lengths.to(states[0].device)
     if how == "frames":
         stacked = torch.stack([h.float() for h in states], dim=2).cpu()  # [B, T, L, D]
@@ -59,6 +59,8 @@ def pool(states: list[torch.Tensor], lengths: torch.Tensor, how: str) -> list[np
     mask = (torch.arange(states[0].shape[1], device=lengths.device)[None, :] < lengths[:, None])[..., None]
     if how == "mean":
         pooled = [(h.float() * mask).sum(1) / lengths[:, None] for h in states]  # masked, no copies per item
+    elif how == "cls":
+        pooled = [h[:, 0].float() for h in states]  # the upstream's CLS token comes first
     else:
         pooled = [h.float().masked_fill(~mask, -torch.inf).amax(1) for h in states]
     return list(torch.stack(pooled, dim=1).cpu().numpy())  # B x [L, D]

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 import torch
 
+from benchmark.audio import duration_s
 from benchmark.cache import EmbeddingCache, Embeddings
 from benchmark.errors import ProtocolError
 from benchmark.extract import ExtractStats, extract
@@ -15,9 +16,39 @@ from benchmark.registry import Registry
 from benchmark.task import TaskSpec
 
 
+#: poolings read from the cache as they are; `attention` is learned over cached frames
+CACHED_POOLINGS = ("mean", "max", "cls")
+POOLINGS = (*CACHED_POOLINGS, "attention")
+#: families whose heads pool clips (and can therefore learn the pooling)
+ATTENTION_FAMILIES = ("classification", "tagging", "pitch")
+
+
+@dataclass
+class Part:
+    """The items one role (train, valid or test) of a run uses.
+
+    `manifest` holds the rows (the concatenation of the role's splits, subsampled for
+    `--train-fraction`); `rows` indexes those rows in the concatenation of the splits'
+    cached embeddings, so features and labels stay aligned.
+    """
+
+    role: str
+    splits: list[str]
+    manifest: pd.DataFrame
+    rows: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
 @dataclass
 class RunContext:
-    """One (upstream, task) pairing; embeddings are extracted once and shared by all runs."""
+    """One (upstream, task) pairing; embeddings are extracted once and shared by all runs.
+
+    `layer` is "last", a hidden-state index, or "weighted" (all layers: the head learns
+    SUPERB's softmax weighting). `options` carries protocol settings from the command
+    line (`--prompt`, `-o key=value`), recorded with the result.
+    """
 
     upstream: torch.nn.Module
     task: TaskSpec
@@ -29,15 +60,49 @@ class RunContext:
     batch_seconds: float = 160.0
     progress: bool = True
     stats: ExtractStats = field(default_factory=ExtractStats)
+    train_fraction: float = 1.0
+    options: dict = field(default_factory=dict)
+    sizes: dict = field(default_factory=dict)  # items per role actually used by the current run
     _embeddings: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.pooling not in POOLINGS:
+            raise ProtocolError(f"--pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}")
+        if not 0.0 < float(self.train_fraction) <= 1.0:
+            raise ProtocolError(f"--train-fraction must be in (0, 1], got {self.train_fraction}")
+        if self.pooling == "cls" and not getattr(self.upstream, "has_cls", False):
+            raise ProtocolError(f"--pooling cls needs an upstream whose first frame is a CLS token (has_cls = True); "
+                                f"upstream {self.upstream_name!r} does not declare one: use mean, max or attention")
+
+    @property
+    def upstream_name(self) -> str:
+        return getattr(self.upstream, "earbench_name", type(self.upstream).__name__)
+
+    @property
+    def weighted(self) -> bool:
+        return self.layer == "weighted"
+
+    def option(self, key: str, default: Any) -> Any:
+        """A protocol option (`-o key=value`), converted to the type of its default."""
+        value = self.options.get(key, default)
+        if value is default or default is None or isinstance(value, type(default)):
+            return value
+        try:
+            return type(default)(value)
+        except (TypeError, ValueError):
+            raise ProtocolError(f"option {key}={value!r}: expected a {type(default).__name__}") from None
 
     def embeddings(self, split: str, pooling: str | None = None) -> Embeddings:
         pooling = pooling or self.pooling
+        if pooling == "frames":
+            self.require_frames()
         if (split, pooling) not in self._embeddings:
             self._embeddings[split, pooling] = extract(
                 self.upstream, list(self.manifests[split]["path"]), task=self.task.name,
                 task_version=self.task.version, split=split, pooling=pooling, cache=self.cache,
                 batch_seconds=self.batch_seconds, workers=self.workers, progress=self.progress, stats=self.stats)
+            if pooling == "frames":
+                self._check_has_frames(split, self._embeddings[split, pooling])
         return self._embeddings[split, pooling]
 
     def clips_per_s(self) -> float | None:
@@ -50,39 +115,132 @@ class RunContext:
         """`last`, or an index into the hidden states (0 = first), checked against the model."""
         if self.layer == "last":
             return num_layers - 1
+        if self.layer == "weighted":
+            raise ProtocolError("--layer weighted needs a trained head (linear, mlp, finetune); "
+                                "this protocol uses one layer: pass --layer last or an index")
         try:
             index = int(self.layer)
         except ValueError:
-            raise ProtocolError(f"--layer must be 'last' or an integer, got {self.layer!r}") from None
+            raise ProtocolError(f"--layer must be 'last', 'weighted' or an integer, got {self.layer!r}") from None
         if not -num_layers <= index < num_layers:
             raise ProtocolError(f"layer {index} is out of range: upstream "
-                                f"{getattr(self.upstream, 'earbench_name', '?')!r} has {num_layers} layers (0..{num_layers - 1})")
+                                f"{self.upstream_name!r} has {num_layers} layers (0..{num_layers - 1})")
         return index % num_layers
 
-    def clip_features(self, splits: list[str]) -> np.ndarray:
-        """Pooled features of the chosen layer for the concatenation of `splits`, float32."""
+    def _layers(self, num_layers: int) -> int | slice:
+        return slice(None) if self.weighted else self.layer_index(num_layers)
+
+    def clip_features(self, splits: list[str], pooling: str | None = None) -> np.ndarray:
+        """Pooled features for the concatenation of `splits`, float32: [N, D] for one layer,
+        [N, L, D] with --layer weighted."""
+        pooling = pooling or self.pooling
+        if pooling == "attention":
+            raise ProtocolError("attention pooling is learned: this protocol needs fixed pooled features "
+                                "(--pooling mean, max or cls)")
         arrays = []
         for split in splits:
-            emb = self.embeddings(split)
-            arrays.append(np.asarray(emb.data[:, self.layer_index(emb.num_layers)], dtype=np.float32))
+            emb = self.embeddings(split, pooling)
+            arrays.append(np.asarray(emb.data[:, self._layers(emb.num_layers)], dtype=np.float32))
         return np.concatenate(arrays)
+
+    def clip(self, part: Part, pooling: str | None = None) -> np.ndarray:
+        """Pooled features of the items of `part`."""
+        return self.clip_features(part.splits, pooling)[part.rows]
+
+    def frames(self, part: Part) -> tuple[np.ndarray, np.ndarray]:
+        """Frame features of the items of `part`: (data [sum T, D] or [sum T, L, D], offsets [n+1])."""
+        pieces = []
+        for split in part.splits:
+            emb = self.embeddings(split, "frames")
+            layers = self._layers(emb.num_layers)
+            pieces += [(emb, i, layers) for i in range(len(emb.offsets) - 1)]
+        chosen = [pieces[r] for r in part.rows]
+        lengths = np.array([emb.offsets[i + 1] - emb.offsets[i] for emb, i, _ in chosen], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        if not chosen:
+            raise ProtocolError(f"task {self.task.name!r}: no items in {part.role}")
+        data = np.concatenate([np.asarray(emb.item(i)[:, layers], dtype=np.float32) for emb, i, layers in chosen])
+        return data, offsets
+
+    def require_frames(self) -> None:
+        """Frame-level heads need an upstream with a frame axis (a finite positive hop)."""
+        hop = getattr(self.upstream, "hop_ms", None)
+        if getattr(self.upstream, "frames", True) is False or not (isinstance(hop, (int, float)) and 0 < hop < float("inf")):
+            raise ProtocolError(f"task {self.task.name!r} ({self.task.family}) needs frame embeddings, but upstream "
+                                f"{self.upstream_name!r} gives one embedding per clip (hop_ms={hop!r})")
+
+    def _check_has_frames(self, split: str, emb: Embeddings) -> None:
+        lengths = np.diff(emb.offsets)
+        hop_s = float(self.upstream.hop_ms) / 1000.0
+        durations = [duration_s(p) for p in self.manifests[split]["path"][:20]]
+        if len(lengths) and (lengths == 1).all() and max(durations, default=0.0) > 3 * hop_s:
+            raise ProtocolError(f"task {self.task.name!r} ({self.task.family}) needs frame embeddings, but upstream "
+                                f"{self.upstream_name!r} returned a single frame for every clip of {split!r}")
 
     def manifest(self, splits: list[str]) -> pd.DataFrame:
         return pd.concat([self.manifests[s] for s in splits], ignore_index=True)
 
+    def part(self, plan: dict[str, list[str]], role: str, seed: int = 0, stratify: str | None = None) -> Part:
+        """The items of `role`; train is subsampled to `train_fraction` (stratified on
+        `stratify` when given, keeping at least one item per class), a fresh draw per seed."""
+        splits = plan[role]
+        manifest = self.manifest(splits)
+        rows = np.arange(len(manifest))
+        if role == "train" and self.train_fraction < 1.0:
+            rows = subsample(manifest, self.train_fraction, seed, stratify)
+        self.sizes[role] = int(len(rows))
+        return Part(role, list(splits), manifest.iloc[rows].reset_index(drop=True), rows)
+
+
+def subsample(manifest: pd.DataFrame, fraction: float, seed: int, stratify: str | None) -> np.ndarray:
+    """Sorted row indices of a `fraction` of `manifest` (label-efficiency curves)."""
+    rng = np.random.default_rng([seed, 7919])
+    n = len(manifest)
+    if stratify is None or stratify not in manifest:
+        return np.sort(rng.permutation(n)[: max(2, round(fraction * n))])
+    keep: list[int] = []
+    for _, group in manifest.groupby(manifest[stratify].astype(str), sort=True):
+        index = group.index.to_numpy()
+        keep += list(rng.permutation(index)[: max(1, round(fraction * len(index)))])
+    return np.sort(np.array(keep, dtype=np.int64))
+
 
 @dataclass(frozen=True)
 class Protocol:
-    """A named way to score an upstream: `run(ctx, plan, seed) -> (metrics, chosen)`."""
+    """A named way to score an upstream: `run(ctx, plan, seed) -> (metrics, chosen)`.
+
+    `trains` says whether it fits parameters (only then can it learn a weighting of layers
+    or an attention pooling); `main_metric(task)` overrides the task's main metric for
+    protocols that score something else (query-by-example reports mAP).
+    """
 
     name: str
     families: tuple[str, ...]
     run: Callable[[RunContext, dict[str, list[str]], int], tuple[dict[str, float], dict]]
+    trains: bool = True
+    main_metric: Callable[[TaskSpec], str] | None = None
+    poolings: tuple[str, ...] = POOLINGS
+    check_upstream: Callable[[torch.nn.Module], None] | None = None
 
-    def check(self, task: TaskSpec) -> None:
+    def check(self, task: TaskSpec, layer: str | int = "last", pooling: str = "mean") -> None:
+        """Refuse, before any work, what this protocol cannot do."""
         if task.family not in self.families:
             raise ProtocolError(f"protocol {self.name!r} does not apply to task {task.name!r} "
                                 f"(family {task.family!r}); it handles: {', '.join(self.families)}")
+        if layer == "weighted" and not self.trains:
+            raise ProtocolError(f"--layer weighted needs a trained head; protocol {self.name!r} trains nothing: "
+                                f"use --layer last or an index")
+        if pooling not in POOLINGS:
+            raise ProtocolError(f"--pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
+        if pooling not in self.poolings or (pooling == "attention" and not self.trains):
+            raise ProtocolError(f"protocol {self.name!r} cannot use --pooling {pooling}; "
+                                f"it takes: {', '.join(p for p in self.poolings if self.trains or p != 'attention')}")
+        if pooling == "attention" and task.family not in ATTENTION_FAMILIES:
+            raise ProtocolError(f"--pooling attention applies to clip tasks ({', '.join(ATTENTION_FAMILIES)}), "
+                                f"not to {task.family!r} task {task.name!r}")
+
+    def metric_of(self, task: TaskSpec) -> str:
+        return self.main_metric(task) if self.main_metric else task.main_metric
 
 
 PROTOCOLS: Registry[Protocol] = Registry("protocol", "earbench.protocols")

@@ -1,29 +1,34 @@
-"""Linear probing of pooled clip embeddings (the frozen-feature protocol of HEAR and SUPERB)."""
+"""Linear probing of frozen embeddings (HEAR, SUPERB): the capacity of the head is minimal,
+so the score measures what the representation makes linearly available.
+
+Per family: softmax/sigmoid clip heads, a frame head with SED post-processing, a linear
+CTC head over characters, an AM-softmax projection for speaker verification, a linear
+audio projection aligned with a text encoder for retrieval.
+"""
 from __future__ import annotations
 
-import numpy as np
+from typing import Callable
 
-from benchmark.metrics import METRICS
-from benchmark.probe import train_linear
+from benchmark.protocols import asr, clip, retrieval, sed, speaker
 from benchmark.protocols.base import Protocol, RunContext
 
-
-def classification(ctx: RunContext, plan: dict[str, list[str]], seed: int) -> tuple[dict[str, float], dict]:
-    """Softmax head on standardised features; lr and weight decay chosen on valid."""
-    column = "pitch" if ctx.task.family == "pitch" else "label"
-    frames = {part: ctx.manifest(plan[part]) for part in ("train", "valid", "test")}
-    vocabulary = sorted(set(frames["train"][column]))
-    index = {label: i for i, label in enumerate(vocabulary)}
-    y = {part: np.array([index.get(v, -1) for v in frame[column]]) for part, frame in frames.items()}
-    x = {part: ctx.clip_features(plan[part]) for part in ("train", "valid", "test")}
-    probe = train_linear(x["train"], y["train"], x["valid"], y["valid"], len(vocabulary), seed=seed)
-    predicted = probe.scores(x["test"]).argmax(1)
-    if ctx.task.family == "pitch":
-        y_true, y_pred = frames["test"][column].to_numpy(), np.array(vocabulary)[predicted]
-    else:
-        y_true, y_pred = y["test"], predicted
-    metrics = {name: METRICS.get(name)(y_true, y_pred) for name in ctx.task.metrics}
-    return metrics, probe.chosen
+FAMILIES = ("classification", "tagging", "pitch", "sed", "asr", "speaker_verification", "retrieval")
 
 
-LINEAR = Protocol("linear", ("classification",), classification)
+def by_family(kind: str) -> Callable[[RunContext, dict[str, list[str]], int], tuple[dict[str, float], dict]]:
+    """The `kind` ("linear" or "mlp") head of each family."""
+    def run(ctx: RunContext, plan: dict[str, list[str]], seed: int) -> tuple[dict[str, float], dict]:
+        family = ctx.task.family
+        if family == "sed":
+            return sed.run_sed(ctx, plan, seed, kind)
+        if family == "asr":
+            return asr.run_ctc_grid(ctx, plan, seed, kind)
+        if family == "speaker_verification":
+            return speaker.run_projection(ctx, plan, seed, kind)
+        if family == "retrieval":
+            return retrieval.run_two_tower(ctx, plan, seed, kind)
+        return clip.run_clip(ctx, plan, seed, kind)
+    return run
+
+
+LINEAR = Protocol("linear", FAMILIES, by_family("linear"))

@@ -1,0 +1,93 @@
+"""CTC over characters: the vocabulary, the loss of a grid of heads, greedy decoding, and
+SUPERB's 2-layer BiLSTM head.
+
+The alphabet is every character of the training transcripts (index 0 is the blank);
+transcripts are modelled as given, so the task decides case and punctuation.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+BLANK = 0
+
+
+class CharVocabulary:
+    def __init__(self, transcripts: Sequence[str]) -> None:
+        self.chars = sorted({c for text in transcripts for c in text})
+        self.index = {c: i + 1 for i, c in enumerate(self.chars)}
+
+    def __len__(self) -> int:
+        return len(self.chars) + 1  # + blank
+
+    def encode(self, text: str) -> list[int]:
+        """Character ids (characters never seen in training are dropped)."""
+        return [self.index[c] for c in text if c in self.index]
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return "".join(self.chars[i - 1] for i in ids if i != BLANK)
+
+
+def greedy(logits: torch.Tensor, lengths: Sequence[int]) -> list[list[int]]:
+    """Best path: argmax per frame, merge repeats, drop blanks. logits [b, T, C]."""
+    best = logits.argmax(-1).cpu().numpy()
+    out = []
+    for row, n in zip(best, lengths):
+        path = row[: int(n)]
+        keep = np.ones(len(path), dtype=bool)
+        keep[1:] = path[1:] != path[:-1]
+        out.append([int(i) for i in path[keep] if i != BLANK])
+    return out
+
+
+def targets_of(texts: Sequence[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Concatenated targets and their lengths, as F.ctc_loss takes them."""
+    lengths = torch.tensor([len(t) for t in texts], dtype=torch.long)
+    flat = torch.tensor([i for t in texts for i in t], dtype=torch.long)
+    return flat, lengths
+
+
+def grid_ctc_loss(logits: torch.Tensor, mask: torch.Tensor, targets: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """Mean CTC loss (per target character) of each grid point, [G]; logits [G, b, T, C].
+
+    A target longer than its input gives zero loss (zero_infinity), not NaN.
+    """
+    G, b, T, C = logits.shape
+    flat, lengths = targets
+    log_probs = logits.float().log_softmax(-1).permute(2, 0, 1, 3).reshape(T, G * b, C)
+    input_lengths = mask.sum(1).repeat(G)
+    per_item = F.ctc_loss(log_probs, flat.repeat(G), input_lengths, lengths.repeat(G), blank=BLANK,
+                          reduction="none", zero_infinity=True)
+    return (per_item / lengths.repeat(G).clamp_min(1)).view(G, b).mean(1)
+
+
+class BiLSTMHead(torch.nn.Module):
+    """SUPERB's ASR downstream: project, 2 bidirectional LSTM layers, linear to characters.
+
+    SUPERB uses 1024 units per direction; the default here is smaller so that a CPU run of
+    a small task stays short (`-o hidden=1024` restores it). With `layers=L` the input is
+    all hidden states and a softmax weighting of them is learned (SUPERB's Featurizer).
+    """
+
+    def __init__(self, dim: int, out: int, hidden: int = 256, num_layers: int = 2, dropout: float = 0.2,
+                 layers: int | None = None) -> None:
+        super().__init__()
+        self.mix = torch.nn.Parameter(torch.zeros(layers)) if layers else None
+        self.lstm = torch.nn.LSTM(dim, hidden, num_layers=num_layers, bidirectional=True, batch_first=True,
+                                  dropout=dropout if num_layers > 1 else 0.0)
+        self.out = torch.nn.Linear(2 * hidden, out)
+
+    def layer_weights(self) -> list[float] | None:
+        return None if self.mix is None else [round(float(w), 4) for w in self.mix.softmax(0)]
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        if self.mix is not None:  # [b, T, L, D] -> [b, T, D]
+            x = torch.einsum("l,btld->btd", self.mix.softmax(0), x)
+        lengths = mask.sum(1).cpu()
+        packed = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        out, _ = self.lstm(packed)
+        out, _ = torch.nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+        return self.out(out)

@@ -1,0 +1,113 @@
+"""Speech recognition: a CTC head over characters on frame embeddings, greedy decoding.
+
+`linear` and `mlp` train a grid of frame-wise heads at once (CTC loss per grid point);
+`bilstm` trains SUPERB's 2-layer BiLSTM. Both are chosen on the valid split's character
+error rate and scored on test with the task's metrics (WER, CER through jiwer).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from benchmark.ctc import BiLSTMHead, CharVocabulary, greedy, grid_ctc_loss, targets_of
+from benchmark.fit import fit_module
+from benchmark.metrics import METRICS
+from benchmark.probe import minibatches
+from benchmark.protocols.base import Part, RunContext
+from benchmark.protocols.heads import HeadConfig, Sequences, config_for, fit_heads
+
+#: per-item minibatches (items, not frames) and shorter schedules than clip heads: CTC steps cost more
+ASR_BATCH_ITEMS = 32
+
+
+def transcripts(part: Part) -> list[str]:
+    return [str(t) for t in part.manifest["transcript"]]
+
+
+def decode_grid(head: torch.nn.Module, inputs: Sequences, vocab: CharVocabulary, chunk: int = 64) -> list[list[str]]:
+    """Greedy transcripts of every item for every grid point: [G][n]."""
+    texts: list[list[str]] | None = None
+    with torch.no_grad():
+        for start in range(0, len(inputs), chunk):
+            x, mask = inputs.batch(torch.arange(start, min(start + chunk, len(inputs))))
+            logits = head(x, mask)
+            logits = logits if logits.ndim == 4 else logits[None]
+            lengths = mask.sum(1).tolist()
+            decoded = [[vocab.decode(ids) for ids in greedy(g, lengths)] for g in logits]
+            texts = decoded if texts is None else [a + b for a, b in zip(texts, decoded)]
+    return texts or []
+
+
+def asr_metrics(names: tuple[str, ...], references: list[str], hypotheses: list[str]) -> dict[str, float]:
+    return {name: METRICS.get(name)(references, hypotheses) for name in names}
+
+
+def prepare(ctx: RunContext, plan: dict[str, list[str]], seed: int) -> tuple:
+    ctx.require_frames()
+    train, valid, test = (ctx.part(plan, role, seed) for role in ("train", "valid", "test"))
+    vocab = CharVocabulary(transcripts(train))
+    frames = [ctx.frames(p) for p in (train, valid, test)]
+    stats = Sequences.stats(frames[0][0])
+    inputs = [Sequences(data, offsets, stats) for data, offsets in frames]
+    encoded = [vocab.encode(t) for t in transcripts(train)]
+    return (train, valid, test), vocab, inputs, encoded
+
+
+def run_ctc_grid(ctx: RunContext, plan: dict[str, list[str]], seed: int, kind: str) -> tuple[dict[str, float], dict]:
+    """Linear or MLP CTC heads, a grid trained at once; the best on valid CER decodes test."""
+    (train, valid, test), vocab, (x_train, x_valid, x_test), encoded = prepare(ctx, plan, seed)
+    base = config_for(ctx, kind)
+    config = HeadConfig(base.hidden_layers, base.hidden, base.dropout, base.lrs, base.weight_decays,
+                        ctx.option("max_epochs", 300), ctx.option("patience", 30),
+                        ctx.option("batch_size", ASR_BATCH_ITEMS) * 64, converge=False)
+    references = transcripts(valid)
+
+    def loss(out: torch.Tensor, target: Any) -> torch.Tensor:
+        mask, flat_lengths = target
+        return grid_ctc_loss(out, mask, flat_lengths)
+
+    def targets(idx: torch.Tensor) -> tuple:
+        _, mask = x_train.batch(idx)
+        return mask, targets_of([encoded[int(i)] for i in idx])
+
+    def score(hypotheses: list[list[str]]) -> tuple[torch.Tensor, torch.Tensor]:
+        cer = torch.tensor([METRICS.get("cer")(references, h) for h in hypotheses])
+        return -cer, cer
+
+    fit = fit_heads(config, x_train, targets, x_valid, len(vocab), loss=loss, score=score, seed=seed,
+                    valid_outputs=lambda h, inputs: decode_grid(h, inputs, vocab))
+    hypotheses = decode_grid(fit.head, x_test, vocab)[0]
+    fit.chosen["valid_cer"] = -fit.chosen.pop("valid_score")
+    return asr_metrics(ctx.task.metrics, transcripts(test), hypotheses), {**fit.chosen, "vocabulary": len(vocab)}
+
+
+def run_bilstm(ctx: RunContext, plan: dict[str, list[str]], seed: int) -> tuple[dict[str, float], dict]:
+    """SUPERB's BiLSTM CTC head (one model, Adam, early stopping on valid CER)."""
+    (train, valid, test), vocab, (x_train, x_valid, x_test), encoded = prepare(ctx, plan, seed)
+    torch.manual_seed(seed)
+    hidden, lr = ctx.option("hidden", 256), ctx.option("lr", 1e-3)
+    head = BiLSTMHead(x_train.dim, len(vocab), hidden=hidden, layers=x_train.layers)
+    batch_items = ctx.option("batch_size", ASR_BATCH_ITEMS)
+    references = transcripts(valid)
+
+    def batches(gen: torch.Generator):
+        for idx in minibatches(len(x_train), batch_items, gen):
+            yield x_train.batch(idx), targets_of([encoded[int(i)] for i in idx])
+
+    def step_loss(batch: tuple) -> torch.Tensor:
+        (x, mask), target = batch
+        return grid_ctc_loss(head(x, mask)[None], mask, target)[0]
+
+    def validate() -> float:
+        return -METRICS.get("cer")(references, decode_grid(head, x_valid, vocab)[0])
+
+    chosen = fit_module(head, [{"params": list(head.parameters()), "lr": lr}], batches, step_loss, validate,
+                        seed=seed, max_epochs=ctx.option("max_epochs", 100), patience=ctx.option("patience", 15))
+    hypotheses = decode_grid(head, x_test, vocab)[0]
+    chosen = {"lr": lr, "hidden": hidden, "epochs": chosen["epochs"], "valid_cer": -chosen["valid_score"],
+              "vocabulary": len(vocab)}
+    if head.layer_weights() is not None:
+        chosen["layer_weights"] = head.layer_weights()
+    return asr_metrics(ctx.task.metrics, transcripts(test), hypotheses), chosen
+

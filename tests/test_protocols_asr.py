@@ -1,0 +1,61 @@
+"""ASR: CTC pieces against hand-worked cases and torch's own loss, and the heads end to end."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from benchmark import evaluate
+from benchmark.ctc import BiLSTMHead, CharVocabulary, greedy, grid_ctc_loss, targets_of
+from family_tasks import write_asr_task
+
+
+def test_vocabulary_and_greedy_decoding_by_hand():
+    vocab = CharVocabulary(["ab", "ba c"])
+    assert vocab.chars == [" ", "a", "b", "c"] and len(vocab) == 5
+    assert vocab.encode("cab?") == [4, 2, 3]  # '?' never seen: dropped
+    a, b, blank = 2, 3, 0
+    path = [a, a, blank, a, b, b, blank, blank, a]  # "aa-abb--a" -> "aaba"
+    logits = F.one_hot(torch.tensor([path]), 5).float()
+    assert [vocab.decode(ids) for ids in greedy(logits, [len(path)])] == ["aaba"]
+    assert [vocab.decode(ids) for ids in greedy(logits, [3])] == ["a"]  # only the valid frames
+
+
+def test_grid_ctc_loss_is_torchs_ctc_loss_per_grid_point():
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.randn(3, 2, 12, 5, generator=gen)  # [G, b, T, C]
+    mask = torch.arange(12)[None, :] < torch.tensor([12, 9])[:, None]
+    texts = [[1, 2, 2], [3, 4]]
+    ours = grid_ctc_loss(logits, mask, targets_of(texts))
+    for g in range(3):
+        ref = [F.ctc_loss(logits[g, i, :n].log_softmax(-1)[:, None], torch.tensor([t]), [n], [len(t)],
+                          reduction="sum") / len(t) for i, (n, t) in enumerate(zip([12, 9], texts))]
+        assert float(ours[g]) == pytest.approx(float(sum(ref) / 2), rel=1e-5)
+
+
+@pytest.fixture(scope="module")
+def asr_task(tmp_path_factory):
+    return write_asr_task(tmp_path_factory.mktemp("asr") / "letters")
+
+
+def test_linear_ctc_head_transcribes_tone_letters(asr_task):
+    (record,) = evaluate("logmel", [asr_task], options={"max_epochs": 150, "patience": 30}, progress=False)
+    assert record["metrics"]["cer"] <= 0.35 and 0 <= record["metrics"]["wer"] <= 1.0
+    assert record["protocol"]["chosen"]["vocabulary"] == 5  # blank, space, a, b, c
+    assert record["main_metric"] == "wer"
+
+
+def test_bilstm_ctc_head_runs_end_to_end_and_reports(asr_task):
+    (record,) = evaluate("logmel", [asr_task], protocol="bilstm",
+                         options={"hidden": 16, "max_epochs": 2, "patience": 2}, progress=False)
+    chosen = record["protocol"]["chosen"]
+    assert chosen["hidden"] == 16 and 1 <= chosen["epochs"] <= 2 and 0 <= chosen["valid_cer"] <= 1
+    assert set(record["metrics"]) == {"wer", "cer"}
+
+
+def test_bilstm_head_learns_a_weighting_of_layers():
+    head = BiLSTMHead(6, 5, hidden=8, layers=3).eval()
+    x = torch.randn(2, 7, 3, 6)
+    mask = torch.arange(7)[None, :] < torch.tensor([7, 4])[:, None]
+    out = head(x, mask)
+    assert out.shape == (2, 7, 5)
+    assert head.layer_weights() == pytest.approx([1 / 3] * 3, abs=1e-4)
+    torch.testing.assert_close(head(x[1:2, :4], mask[1:, :4])[0], out[1, :4])  # padding does not leak

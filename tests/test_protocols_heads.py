@@ -1,0 +1,87 @@
+"""The batched grid of heads: MLP capacity, learned layer weights, attention pooling, fast AP."""
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import average_precision_score
+
+from benchmark.probe import (GridHead, fit_grid, grid_accuracy, grid_average_precision, grid_cross_entropy,
+                             grid_points, minibatches, predict)
+
+
+def fit(x, y, xv, yv, *, hidden=(), layers=None, attention=False, mask=None, mask_v=None, epochs=300, lrs=(1e-2,)):
+    points = grid_points(lr=lrs, weight_decay=(0.0,))
+    head = GridHead(len(points), x.shape[-1], int(y.max()) + 1, hidden=hidden, layers=layers, attention=attention,
+                    weight_decay=[0.0] * len(points), generator=torch.Generator().manual_seed(0))
+
+    def batches(gen):
+        for idx in minibatches(len(x), 4096, gen):
+            yield ((x[idx],) if mask is None else (x[idx], mask[idx])), y[idx]
+
+    def validate(h):
+        out = h(xv) if mask_v is None else h(xv, mask_v)
+        return grid_accuracy(out, yv), grid_cross_entropy(out, yv)
+
+    return fit_grid(head, points, batches, grid_cross_entropy, validate, max_epochs=epochs, patience=epochs)
+
+
+def xor(n, seed):
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, 2, generator=gen) * 2 - 1
+    return x, ((x[:, 0] > 0) ^ (x[:, 1] > 0)).long()
+
+
+def test_mlp_grid_learns_xor_that_a_linear_head_cannot():
+    x, y = xor(400, 0)
+    xv, yv = xor(200, 1)
+    linear = fit(x, y, xv, yv, epochs=150)
+    mlp = fit(x, y, xv, yv, hidden=(64,), epochs=150)
+    assert linear.chosen["valid_score"] < 0.7
+    assert mlp.chosen["valid_score"] > 0.9
+
+
+def test_weighted_layer_sum_finds_the_informative_layer():
+    gen = torch.Generator().manual_seed(0)
+    n, layers, d = 300, 4, 8
+    y = torch.randint(0, 3, (n,), generator=gen)
+    x = torch.randn(n, layers, d, generator=gen)
+    x[:, 2, :3] += 3.0 * torch.nn.functional.one_hot(y, 3)  # only layer 2 knows the class
+    fitted = fit(x[:200], y[:200], x[200:], y[200:], layers=layers, epochs=200)
+    weights = fitted.chosen["layer_weights"]
+    assert len(weights) == layers and abs(sum(weights) - 1) < 1e-3
+    assert int(np.argmax(weights)) == 2 and fitted.chosen["valid_score"] > 0.9
+
+
+def test_attention_pooling_finds_a_short_cue_that_mean_pooling_dilutes():
+    gen = torch.Generator().manual_seed(0)
+    n, t, d = 240, 40, 6
+    y = torch.randint(0, 2, (n,), generator=gen)
+    x = torch.randn(n, t, d, generator=gen)
+    where = torch.randint(0, t, (n,), generator=gen)
+    x[torch.arange(n), where, 0] = 8.0  # a marker frame ...
+    x[torch.arange(n), where, 1] = torch.where(y == 1, 4.0, -4.0)  # ... carries the class
+    mask = torch.ones(n, t, dtype=torch.bool)
+    attended = fit(x[:160], y[:160], x[160:], y[160:], attention=True, mask=mask[:160], mask_v=mask[160:], epochs=200)
+    pooled = fit(x[:160].mean(1), y[:160], x[160:].mean(1), y[160:], epochs=200)
+    assert attended.chosen["valid_score"] > 0.9
+    assert attended.chosen["valid_score"] > pooled.chosen["valid_score"]
+
+
+def test_grid_average_precision_matches_sklearn():
+    rng = np.random.default_rng(0)
+    y = (rng.random((50, 4)) < 0.3).astype(np.float32)
+    y[:, 3] = 0  # a class without positives is left out, as in metrics.mAP
+    scores = rng.random((2, 50, 4))
+    ours = grid_average_precision(torch.as_tensor(scores), torch.as_tensor(y))
+    for g in range(2):
+        ref = np.mean([average_precision_score(y[:, c], scores[g, :, c]) for c in range(3)])
+        assert float(ours[g]) == pytest.approx(ref, abs=1e-9)
+
+
+def test_picked_head_equals_its_grid_point_and_grid_points_are_independent():
+    x = torch.randn(20, 5)
+    head = GridHead(3, 5, 4, hidden=(7,), weight_decay=[0.0, 0.1, 1.0])
+    head.eval()
+    full = predict(head, x)
+    for g in range(3):
+        torch.testing.assert_close(predict(head.pick(g), x)[0], full[g])
+    assert head.pick(1).weight_decay.tolist() == pytest.approx([0.1])
