@@ -47,8 +47,8 @@ def selective_scan(x: torch.Tensor, dt: torch.Tensor, A: torch.Tensor, B: torch.
     cum = log_decay.cumsum(2)  # within each chunk
     u = (dt * x)[..., None] * B[:, :, None, :]  # [b, L, d, n]
     u = u.view(b, chunks, CHUNK, d, n)
-    local = torch.exp(cum) * torch.cumsum(u * torch.exp(-cum), dim=2)  # states from a zero start of the chunk
     decay = torch.exp(cum)  # decay from the chunk start to each step
+    local = decay * torch.cumsum(u * torch.exp(-cum), dim=2)  # states from a zero start of the chunk
     carried = []
     h = x.new_zeros(b, d, n)
     for c in range(chunks):
