@@ -106,13 +106,25 @@ def run(
     from benchmark.evaluate import evaluate
     if not task and not suite:
         raise EarbenchError("give --task or --suite (see `earbench list tasks` and `earbench list suites`)")
-    records = []
+    from benchmark.task import suite_tasks
+    task_names = [*task, *(suite_tasks(suite) if suite else [])]
+    options = parse_options(option)
+    records, failures = [], []
     for name in model:
-        records += evaluate(name, task, suite=suite, protocol=protocol, seeds=seeds, layer=layer, pooling=pooling,
-                            results=results, workers=workers, batch_seconds=batch_seconds, rerun=rerun,
-                            train_fraction=train_fraction, prompts=prompt or None, options=parse_options(option))
+        for one in task_names:  # one failing task is reported, and the others still run
+            try:
+                records += evaluate(name, [one], protocol=protocol, seeds=seeds, layer=layer, pooling=pooling,
+                                    results=results, workers=workers, batch_seconds=batch_seconds, rerun=rerun,
+                                    train_fraction=train_fraction, prompts=prompt or None, options=options)
+            except EarbenchError as err:
+                if len(task_names) == 1 and len(model) == 1:
+                    raise
+                console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
+                failures.append(f"{name} on {one}")
     print_summary(records)
     out.print(f"{len(records)} record(s) in {results}/")
+    if failures:
+        raise EarbenchError(f"{len(failures)} run(s) failed (see above): {'; '.join(failures)}")
 
 
 def parse_options(items: List[str]) -> dict:

@@ -27,7 +27,7 @@ from .plan import SIZES, TaskPlan
 from .scene import Event, Scene, render_batch
 from .sources import locate
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 _BATCH = 32  # clips per job: one fluidsynth start is shared by a batch's notes
 
 

@@ -16,8 +16,9 @@ from ..speech import Speech, Voice
 from ..voices import speaker, split_timbres
 from ..words import sentence
 
-# (train speakers, test speakers, utterances per speaker)
-SPEAKERS = {"tiny": (6, 4, 3), "small": (60, 20, 8), "full": (200, 40, 12)}
+# (train speakers, test speakers, utterances per speaker); valid holds two per training
+# speaker, so that same-speaker pairs exist to choose a scoring back end on
+SPEAKERS = {"tiny": (6, 4, 4), "small": (60, 20, 8), "full": (200, 40, 12)}
 
 
 def _voices(rng: np.random.Generator, n: int, timbres: list[tuple[str, str]],
@@ -48,7 +49,7 @@ def plan(size: str, rng: np.random.Generator) -> TaskPlan:
     train = _voices(rng, n_train, shuffled(rng, timbres["train"]), "spk")
     test = _voices(rng, n_test, shuffled(rng, timbres["test"]), "new")
     clips: list[Clip] = []
-    for split, voices, count in (("train", train, per_speaker - 1), ("valid", train, 1),
+    for split, voices, count in (("train", train, per_speaker - 2), ("valid", train, 2),
                                  ("test", test, per_speaker)):
         order = [who for who in voices for _ in range(count)]
         for i, who in enumerate(order):
