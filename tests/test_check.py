@@ -41,3 +41,14 @@ def test_cli_check_exit_codes(capsys):
     assert code == 1 and "batch independence" in err
     code, out, _ = run_cli(capsys, "check", "logmel")
     assert code == 0 and "satisfies the upstream contract" in out
+
+
+def test_fingerprint_covers_zero_dim_buffers_and_weights():
+    import torch
+    from benchmark.upstream import fingerprint
+    a, b = torch.nn.BatchNorm1d(3), torch.nn.BatchNorm1d(3)
+    for m in (a, b):
+        m.sample_rate, m.hop_ms = 16000, 10.0
+    assert fingerprint(a) == fingerprint(b)  # 0-dim num_batches_tracked hashes without error
+    b.num_batches_tracked += 1
+    assert fingerprint(a) != fingerprint(b)
