@@ -81,7 +81,7 @@ class BiLSTMHead(torch.nn.Module):
         self.out = torch.nn.Linear(2 * hidden, out)
 
     def layer_weights(self) -> list[float] | None:
-        return None if self.mix is None else [round(float(w), 4) for w in self.mix.softmax(0)]
+        return None if self.mix is None else [round(float(w), 4) for w in self.mix.detach().softmax(0)]
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         if self.mix is not None:  # [b, T, L, D] -> [b, T, D]
