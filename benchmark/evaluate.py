@@ -11,6 +11,7 @@ import torch
 
 from benchmark.cache import EmbeddingCache
 from benchmark.errors import ProtocolError
+from benchmark.progress import progress_bar
 from benchmark.protocols import PROTOCOLS, RunContext
 from benchmark.results import SCHEMA, environment, now, read_record, record_path
 from benchmark.storage import write_json
@@ -55,8 +56,10 @@ def evaluate(model: str | torch.nn.Module, tasks: Iterable[str | Path | TaskSpec
                          workers=workers, batch_seconds=batch_seconds, progress=progress,
                          train_fraction=train_fraction, options=options)
         settings = protocol_settings(ctx, proto.name)
-        for fold, plan in spec.runs():
-            for seed in range(seeds):
+        runs = [(fold, plan, seed) for fold, plan in spec.runs() for seed in range(seeds)]
+        with progress_bar(f"{proto.name} {spec.name} ({upstream.earbench_name})", total=len(runs),
+                          enabled=progress) as advance:
+            for fold, plan, seed in runs:
                 path = record_path(Path(results), upstream.earbench_name, spec.name, variant_name(settings), layer,
                                    pooling, seed, fold) if results else None
                 if path and path.exists() and not rerun:
@@ -65,8 +68,10 @@ def evaluate(model: str | torch.nn.Module, tasks: Iterable[str | Path | TaskSpec
                             and old.get("task", {}).get("version") == spec.version
                             and {k: old.get("protocol", {}).get(k) for k in settings} == settings):
                         records.append(old)
+                        advance()
                         continue
                 records.append(run_one(ctx, proto.name, plan, seed, fold, path))
+                advance(score=f"{records[-1]['metrics'].get(spec.main_metric, float('nan')):.3f}")
     return records
 
 
