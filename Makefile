@@ -9,6 +9,9 @@ DEPS_HASH := $(shell cat pyproject.toml | sha256sum | cut -c1-16)
 STAMP := $(VENV)/.installed-$(DEPS_HASH)
 APT_PACKAGES := espeak-ng flite fluidsynth fluid-soundfont-gm sonic-pi-samples alsa-utils chromium chromium-driver
 DEMO_SIZE ?= small
+# what the demo evaluates; e.g. `make demo DEMO_TASKS="-t mini-kws -t mini-scenes"` for a quick look
+DEMO_TASKS ?= --suite mini
+DEMO_MODELS ?= -m logmel -m random-cnn -m random-transformer
 
 .PHONY: setup sysdeps demo test test-slow perf clean
 
@@ -33,7 +36,7 @@ $(STAMP): pyproject.toml
 
 demo: setup
 	$(VENV)/bin/earbench data build mini --size $(DEMO_SIZE)
-	$(VENV)/bin/earbench run --suite mini --model logmel --model random-cnn --model random-transformer --seeds 3
+	$(VENV)/bin/earbench run $(DEMO_TASKS) $(DEMO_MODELS) --seeds 3
 	$(VENV)/bin/earbench leaderboard --results results --out results
 
 test: setup
