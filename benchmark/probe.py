@@ -246,6 +246,73 @@ def _fit_grid(head: torch.nn.Module, points: Sequence[dict], batches: Callable[[
     return GridFit(head.pick(winner), chosen, winner, best_score.numpy())
 
 
+def fit_lbfgs(head: GridHead, points: Sequence[dict], inputs: tuple, target: Any,
+              loss: Callable[[torch.Tensor, Any], torch.Tensor],
+              validate: Callable[[GridHead], tuple[torch.Tensor, torch.Tensor]], *, max_iter: int = 500) -> GridFit:
+    """Fit every grid point to convergence with batched L-BFGS (full batch), then pick the
+    best point on valid by (score, then lower loss). For heads whose objective is (close to)
+    convex: the linear probe is L2-regularised logistic regression, solved as scikit-learn
+    solves it, one L-BFGS problem per L2 penalty, all at once (with analytic gradients for
+    a plain linear head; autograd for a learned layer weighting)."""
+    from benchmark import lbfgs
+
+    before = torch.get_num_threads()
+    small_work_threads(sum(p.numel() for p in head.parameters()), int(inputs[0].shape[0]))
+    try:
+        head.eval()  # no dropout: the objective must be deterministic for the line search
+        params = list(head.parameters())
+        G = head.grid
+        theta = torch.cat([p.detach().reshape(G, -1) for p in params], dim=1)
+        plain = (head.mix is None and head.attention is None and len(head.weights) == 1 and inputs[0].ndim == 2
+                 and loss in (grid_cross_entropy, grid_bce))
+        if plain:
+            kind = "softmax" if loss is grid_cross_entropy else "sigmoid"
+            value_and_grad = lbfgs.logistic(inputs[0], target, head.weights[0].shape[-1],
+                                            head.weight_decay.to(theta), kind)
+        else:
+            value_and_grad = _autograd_objective(head, params, inputs, target, loss, theta)
+        theta, iterations = lbfgs.minimize(theta, value_and_grad, max_iter=max_iter)
+        _write(params, theta)
+        with torch.no_grad():
+            scores, losses = (torch.as_tensor(t, dtype=torch.float64).cpu() for t in validate(head))
+    finally:
+        torch.set_num_threads(before)
+    scores = torch.nan_to_num(scores, nan=-float("inf"))
+    winner = sorted(range(len(points)), key=lambda g: (-float(scores[g]), float(losses[g]), g))[0]
+    chosen = {**points[winner], "solver": "lbfgs", "iterations": int(iterations[winner]),
+              "valid_score": float(scores[winner])}
+    weights = head.layer_weights()
+    if weights is not None:
+        chosen["layer_weights"] = [round(float(w), 4) for w in weights[winner]]
+    return GridFit(head.pick(winner), chosen, winner, scores.numpy())
+
+
+def _write(params: list[torch.Tensor], theta: torch.Tensor) -> None:
+    """Rows of theta [G, P] back into the [G, ...] parameters."""
+    sizes = [p[0].numel() for p in params]
+    with torch.no_grad():
+        for p, chunk in zip(params, theta.split(sizes, dim=1)):
+            p.copy_(chunk.view(p.shape))
+
+
+def _autograd_objective(head: GridHead, params: list[torch.Tensor], inputs: tuple, target: Any,
+                        loss: Callable[[torch.Tensor, Any], torch.Tensor], theta: torch.Tensor) -> Callable:
+    """Value and gradient of any grid head through autograd: all G points are evaluated
+    (the head is one batched program), the rows asked for are returned."""
+    current = theta.clone()
+
+    def value_and_grad(rows: torch.Tensor, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        current[idx] = rows
+        _write(params, current)
+        f = loss(head(*inputs), target) + head.penalty()
+        grads = torch.autograd.grad(f.sum(), params, allow_unused=True)
+        flat = torch.cat([(torch.zeros_like(p) if g is None else g).reshape(head.grid, -1)
+                          for p, g in zip(params, grads)], dim=1)
+        return f.detach()[idx], flat[idx]
+
+    return value_and_grad
+
+
 # --- batching and validation helpers -------------------------------------------------
 
 def minibatches(n: int, batch_size: int, gen: torch.Generator) -> list[torch.Tensor]:
@@ -329,14 +396,17 @@ def train_linear(x_train: np.ndarray, y_train: np.ndarray, x_valid: np.ndarray, 
                  num_classes: int, *, seed: int = 0, loss: str = "softmax",
                  valid_score: Callable[[np.ndarray, np.ndarray], float] | None = None,
                  lrs: tuple[float, ...] = DEFAULT_LRS, weight_decays: tuple[float, ...] = DEFAULT_WEIGHT_DECAYS,
-                 max_epochs: int = 1000, patience: int = 50, batch_size: int = 4096,
+                 max_epochs: int = 1000, patience: int = 50, batch_size: int = 4096, optimizer: str = "lbfgs",
                  on_epoch: Callable[[int], None] | None = None) -> LinearProbe:
-    """Fit every (lr, weight decay) on train, keep the best epoch of the best point on valid.
+    """Fit a linear head for every weight decay (and, with Adam, learning rate); the best on valid wins.
 
-    `loss` is "softmax" (y: class indices) or "sigmoid" (y: [N, C] multi-hot). The weight
-    decay is an L2 penalty on the weights (as in logistic regression), so its meaning does
-    not depend on the optimiser. `valid_score(y, scores)` must be higher-is-better; it
-    defaults to accuracy (softmax) or negative BCE (sigmoid).
+    `optimizer="lbfgs"` (default) solves each L2-regularised problem to convergence, all
+    grid points at once; `"adam"` trains minibatches (`batch_size`) with early stopping
+    (`max_epochs`, `patience`) and keeps each point's best epoch. `loss` is "softmax"
+    (y: class indices) or "sigmoid" (y: [N, C] multi-hot). The weight decay is an L2
+    penalty on the weights (as in logistic regression), so its meaning does not depend on
+    the optimiser. `valid_score(y, scores)` must be higher-is-better; it defaults to
+    accuracy (softmax) or negative BCE (sigmoid).
     """
     gen = torch.Generator().manual_seed(seed)
     xt = torch.as_tensor(np.asarray(x_train, dtype=np.float32))
@@ -345,7 +415,8 @@ def train_linear(x_train: np.ndarray, y_train: np.ndarray, x_valid: np.ndarray, 
     xt, xv = (xt - mean) / std, (xv - mean) / std
     to_target = (lambda y: torch.as_tensor(y).long()) if loss == "softmax" else (lambda y: torch.as_tensor(y).float())
     yt, yv = to_target(y_train), to_target(y_valid)
-    points = grid_points(lr=lrs, weight_decay=weight_decays)
+    points = grid_points(weight_decay=weight_decays) if optimizer == "lbfgs" else \
+        grid_points(lr=lrs, weight_decay=weight_decays)
     head = GridHead(len(points), xt.shape[1], num_classes, weight_decay=[p["weight_decay"] for p in points],
                     generator=gen, init_std=0.01)
     loss_fn = grid_cross_entropy if loss == "softmax" else grid_bce
@@ -364,6 +435,9 @@ def train_linear(x_train: np.ndarray, y_train: np.ndarray, x_valid: np.ndarray, 
             scores = -grid_bce(logits, yv)
         return scores, loss_fn(logits, yv)
 
-    fit = fit_grid(head, points, batches, loss_fn, validate, seed=seed, max_epochs=max_epochs, patience=patience,
-                   on_epoch=on_epoch)
+    if optimizer == "lbfgs":
+        fit = fit_lbfgs(head, points, (xt,), yt, loss_fn, validate)
+    else:
+        fit = fit_grid(head, points, batches, loss_fn, validate, seed=seed, max_epochs=max_epochs,
+                       patience=patience, on_epoch=on_epoch)
     return LinearProbe(mean, std, fit.head.weights[0][0].detach(), fit.head.biases[0][0, 0].detach(), fit.chosen)

@@ -28,10 +28,11 @@ def test_same_seed_same_model_and_chosen_point_reported():
     a = train_linear(x[:200], y[:200], x[200:], y[200:], 3, seed=7)
     b = train_linear(x[:200], y[:200], x[200:], y[200:], 3, seed=7)
     assert np.array_equal(a.scores(x), b.scores(x))
-    assert set(a.chosen) == {"lr", "weight_decay", "epochs", "valid_score"}
+    assert set(a.chosen) == {"weight_decay", "solver", "iterations", "valid_score"}
 
 
 def test_minibatch_mode_also_learns():
     x, y = blobs(3000, 16, 4, seed=2)
-    probe = train_linear(x[:2000], y[:2000], x[2000:2500], y[2000:2500], 4, seed=0, batch_size=256, max_epochs=30)
+    probe = train_linear(x[:2000], y[:2000], x[2000:2500], y[2000:2500], 4, seed=0, batch_size=256, max_epochs=30,
+                         optimizer="adam")
     assert (probe.scores(x[2500:]).argmax(1) == y[2500:]).mean() > 0.9

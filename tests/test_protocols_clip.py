@@ -31,10 +31,13 @@ def test_every_frozen_protocol_learns_every_clip_family(tasks, family, protocol,
     assert set(record["metrics"]) == set({"classification": ["accuracy", "macro_f1"], "tagging": ["mAP", "roc_auc", "d_prime"],
                                           "pitch": ["pitch_acc", "chroma_acc"]}[family])
     assert record["protocol"]["options"] == options and record["protocol"]["train_fraction"] == 1.0
+    chosen = record["protocol"]["chosen"]
     if protocol == "knn":
-        assert record["protocol"]["chosen"]["k"] in (1, 3, 5, 10, 20, 50)
+        assert chosen["k"] in (1, 3, 5, 10, 20, 50)
+    elif protocol == "linear":
+        assert chosen["solver"] == "lbfgs" and {"weight_decay", "iterations", "valid_score"} <= set(chosen)
     else:
-        assert {"lr", "epochs", "valid_score"} <= set(record["protocol"]["chosen"])
+        assert {"lr", "epochs", "valid_score"} <= set(chosen)
     if protocol == "mlp":
         assert record["protocol"]["chosen"]["hidden_layers"] in (1, 2)
         assert record["protocol"]["chosen"]["dropout"] == 0.1

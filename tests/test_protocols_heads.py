@@ -85,3 +85,35 @@ def test_picked_head_equals_its_grid_point_and_grid_points_are_independent():
     for g in range(3):
         torch.testing.assert_close(predict(head.pick(g), x)[0], full[g])
     assert head.pick(1).weight_decay.tolist() == pytest.approx([0.1])
+
+
+def test_batched_lbfgs_solves_each_row_and_stops_each_on_its_own():
+    from benchmark.lbfgs import minimize
+    scales = torch.tensor([1.0, 10.0, 100.0])
+    target = torch.tensor([[1.0, -2.0], [3.0, 0.5], [-1.0, 4.0]])
+
+    def value_and_grad(theta, idx):  # independent ill-conditioned quadratics, one per row
+        diff = theta - target[idx]
+        weights = torch.stack([torch.ones(len(idx)), scales[idx]], 1)
+        return 0.5 * (weights * diff ** 2).sum(1), weights * diff
+
+    theta, iterations = minimize(torch.zeros(3, 2), value_and_grad, tol=1e-8)
+    torch.testing.assert_close(theta, target, atol=1e-5, rtol=0)
+    assert iterations[0] < iterations[2]  # the well-conditioned row left the batch first
+
+
+@pytest.mark.parametrize("kind", ["softmax", "sigmoid"])
+def test_analytic_logistic_gradient_matches_autograd(kind):
+    from benchmark.lbfgs import logistic
+    from benchmark.probe import grid_bce
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(30, 5, generator=gen, dtype=torch.float64)
+    y = torch.randint(0, 4, (30,), generator=gen) if kind == "softmax" else (torch.rand(30, 4, generator=gen) < 0.4).double()
+    wd = torch.tensor([0.1, 0.01], dtype=torch.float64)
+    theta = torch.randn(2, 5 * 4 + 4, generator=gen, dtype=torch.float64, requires_grad=True)
+    f, g = logistic(x, y, 4, wd, kind)(theta.detach(), torch.arange(2))
+    w, b = theta[:, :20].view(2, 5, 4), theta[:, 20:].view(2, 1, 4)
+    logits = x @ w + b
+    ref = (grid_cross_entropy(logits, y) if kind == "softmax" else grid_bce(logits, y)) + 0.5 * wd * w.pow(2).sum((1, 2))
+    torch.testing.assert_close(f, ref.detach())
+    torch.testing.assert_close(g, torch.autograd.grad(ref.sum(), theta)[0])

@@ -60,7 +60,7 @@ def run_ctc_grid(ctx: RunContext, plan: dict[str, list[str]], seed: int, kind: s
     base = config_for(ctx, kind)
     config = HeadConfig(base.hidden_layers, base.hidden, base.dropout, base.lrs, base.weight_decays,
                         ctx.option("max_epochs", 300), ctx.option("patience", 30),
-                        ctx.option("batch_size", ASR_BATCH_ITEMS) * 64, converge=False)
+                        ctx.option("batch_size", ASR_BATCH_ITEMS) * 64, converge=False, solver="adam")
     references = transcripts(valid)
 
     def loss(out: torch.Tensor, target: Any) -> torch.Tensor:

@@ -14,8 +14,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
+from benchmark.errors import ProtocolError
 from benchmark.probe import (DEFAULT_LRS, DEFAULT_WEIGHT_DECAYS, MLP_DROPOUT, MLP_HIDDEN, MLP_LRS, GridFit,
-                             GridHead, fit_grid, grid_points, minibatches)
+                             GridHead, fit_grid, fit_lbfgs, grid_points, minibatches)
 from benchmark.protocols.base import RunContext
 
 
@@ -100,7 +101,9 @@ def run_inputs(head: GridHead, inputs: Inputs, chunk: int = 4096) -> torch.Tenso
 
 @dataclass(frozen=True)
 class HeadConfig:
-    """One family of grids: linear (lr x L2) or HEAR's MLP (depth x lr, dropout)."""
+    """One family of grids: linear (L2 penalties, solved by L-BFGS) or HEAR's MLP (depth x lr,
+    dropout, Adam with early stopping). Inputs that must be padded per batch (attention
+    pooling) and losses on sequences (CTC) always use Adam."""
 
     hidden_layers: tuple[int, ...] = (0,)
     hidden: int = MLP_HIDDEN
@@ -111,19 +114,24 @@ class HeadConfig:
     patience: int = 50
     batch_size: int = 4096
     converge: bool = True  # patience also restarts on a lower valid loss at an equal score
+    solver: str = "lbfgs"  # "lbfgs" (full batch, to convergence) or "adam" (minibatches, early stopping)
 
 
 LINEAR = HeadConfig()
 MLP = HeadConfig(hidden_layers=(1, 2), dropout=MLP_DROPOUT, lrs=MLP_LRS, weight_decays=(0.0,),
-                 max_epochs=500, patience=20, batch_size=1024, converge=False)
+                 max_epochs=500, patience=20, batch_size=1024, converge=False, solver="adam")
 
 
 def config_for(ctx: RunContext, kind: str) -> HeadConfig:
-    """The protocol's grid, with `-o hidden=.. max_epochs=.. patience=.. batch_size=..` overrides."""
+    """The protocol's grid, with `-o hidden=.. max_epochs=.. patience=.. batch_size=.. solver=..` overrides."""
     base = MLP if kind == "mlp" else LINEAR
+    solver = ctx.option("solver", base.solver)
+    if solver not in ("lbfgs", "adam"):
+        raise ProtocolError(f"option solver={solver!r}: expected lbfgs or adam")
     return HeadConfig(base.hidden_layers, ctx.option("hidden", base.hidden), base.dropout, base.lrs,
                       base.weight_decays, ctx.option("max_epochs", base.max_epochs),
-                      ctx.option("patience", base.patience), ctx.option("batch_size", base.batch_size), base.converge)
+                      ctx.option("patience", base.patience), ctx.option("batch_size", base.batch_size), base.converge,
+                      solver)
 
 
 def fit_heads(config: HeadConfig, train: Inputs, y_train: torch.Tensor | Callable[[torch.Tensor], Any],
@@ -140,6 +148,14 @@ def fit_heads(config: HeadConfig, train: Inputs, y_train: torch.Tensor | Callabl
     targets = y_train if callable(y_train) else (lambda idx: y_train[idx])
     fits = []
     for depth in config.hidden_layers:
+        if config.solver == "lbfgs" and depth == 0 and isinstance(train, Pooled) and not attention:
+            points = grid_points(weight_decay=config.weight_decays)
+            head = GridHead(len(points), train.dim, out_dim, layers=train.layers,
+                            weight_decay=[p["weight_decay"] for p in points],
+                            generator=torch.Generator().manual_seed(seed), init_std=0.01)
+            fits.append(fit_lbfgs(head, points, (train.x,), targets(torch.arange(len(train))), loss,
+                                  lambda h: score(valid_outputs(h, valid))))
+            continue
         points = grid_points(lr=config.lrs, weight_decay=config.weight_decays)
         if len(config.hidden_layers) > 1 or depth:
             points = [{"hidden_layers": depth, "hidden": config.hidden, "dropout": config.dropout, **p} for p in points]

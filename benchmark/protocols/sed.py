@@ -21,6 +21,8 @@ from benchmark.protocols.heads import Pooled, config_for, fit_heads, run_inputs
 
 #: at most this many training frames feed the head (evenly strided): frames are highly redundant
 MAX_TRAIN_FRAMES = 200_000
+#: and at most this many bytes of them as float32 (all layers of a large model are big)
+FRAME_BUDGET_BYTES = 2 << 30
 
 
 def event_labels(train: pd.DataFrame) -> list[str]:
@@ -75,7 +77,8 @@ def run_sed(ctx: RunContext, plan: dict[str, list[str]], seed: int, kind: str) -
     train, valid, test = (ctx.part(plan, role, seed) for role in ("train", "valid", "test"))
     labels = event_labels(ctx.manifest(plan["train"]))
     (x_train, o_train), (x_valid, o_valid), (x_test, o_test) = (ctx.frames(p) for p in (train, valid, test))
-    rows = strided(len(x_train), ctx.option("max_train_frames", MAX_TRAIN_FRAMES))
+    rows = strided(len(x_train), min(ctx.option("max_train_frames", MAX_TRAIN_FRAMES),
+                                      FRAME_BUDGET_BYTES // (4 * int(np.prod(x_train.shape[1:])))))
     stats = Pooled.stats(x_train[rows])
     y_train = torch.as_tensor(frame_targets(train.manifest, o_train, hop_s, labels)[rows])
     y_valid = torch.as_tensor(frame_targets(valid.manifest, o_valid, hop_s, labels))
