@@ -95,3 +95,29 @@ def test_kfold_with_a_missing_fold(tmp_path):
     (root / "fold02.json").unlink()
     with pytest.raises(TaskError, match=r"missing fold02.json \(split_mode 'new_split_kfold'\)"):
         load_task(str(root))
+
+
+@pytest.mark.slow
+def test_parity_with_the_hear_kit(tmp_path):
+    """The real HEAR kit and earbench on the same hearbaseline embeddings (tests/hear_parity.py
+    with the README's settings; the kit's venv takes minutes to build the first time, the
+    run 10-30 min on 2 cores). With fewer training clips (30 per class) the kit's MLP grid
+    undertrains (0.48 against the linear probe's 0.72 in one run): the probes, not the
+    harnesses, then differ, so the score check uses the README's 75 per class."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    peer = Path(os.environ.get("HEAREVAL_PEER", "/work/shared/peers/heareval.sh"))
+    if not peer.is_file():
+        pytest.skip(f"no HEAR kit peer at {peer}")
+    script = Path(__file__).with_name("hear_parity.py")
+    subprocess.run([sys.executable, str(script), "--out", str(tmp_path), "--per-class", "75",
+                    "--test-per-class", "100", "--grids", "default", "--protocols", "linear"], check=True)
+    result = json.loads((tmp_path / "parity.json").read_text())
+    assert result["embeddings"]["max_rel_diff_earbench_vs_kit_test"] < 2e-3  # float16 cache
+    assert result["embeddings"]["max_rel_diff_port_vs_hearbaseline"] < 1e-5
+    kit = result["kit"]["predict-default"]["test_top1_acc"]
+    ours = sum(result["earbench"]["linear"]["accuracy_per_seed"]) / len(result["earbench"]["linear"]["accuracy_per_seed"])
+    standard_error = (kit * (1 - kit) / 400) ** 0.5
+    assert abs(ours - kit) < 4 * standard_error, (ours, kit)

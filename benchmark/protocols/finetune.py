@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import re
 
-
 import torch
 import torch.nn.functional as F
 
@@ -164,4 +163,3 @@ def run(ctx: RunContext, plan: dict[str, list[str]], seed: int) -> tuple[dict[st
 
 
 FINETUNE = Protocol("finetune", CLIP_FAMILIES, run, poolings=("mean", "max", "cls"))
-
