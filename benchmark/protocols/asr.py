@@ -19,6 +19,8 @@ from benchmark.protocols.heads import HeadConfig, Sequences, config_for, fit_hea
 
 #: per-item minibatches (items, not frames) and shorter schedules than clip heads: CTC steps cost more
 ASR_BATCH_ITEMS = 32
+#: a smaller L2 grid than clip heads (each grid point's CTC loss costs as much as a whole clip head)
+CTC_WEIGHT_DECAYS = (1e-4, 1e-2)
 
 
 def transcripts(part: Part) -> list[str]:
@@ -58,7 +60,8 @@ def run_ctc_grid(ctx: RunContext, plan: dict[str, list[str]], seed: int, kind: s
     """Linear or MLP CTC heads, a grid trained at once; the best on valid CER decodes test."""
     (train, valid, test), vocab, (x_train, x_valid, x_test), encoded = prepare(ctx, plan, seed)
     base = config_for(ctx, kind)
-    config = HeadConfig(base.hidden_layers, base.hidden, base.dropout, base.lrs, base.weight_decays,
+    weight_decays = CTC_WEIGHT_DECAYS if kind == "linear" else base.weight_decays
+    config = HeadConfig(base.hidden_layers, base.hidden, base.dropout, base.lrs, weight_decays,
                         ctx.option("max_epochs", 300), ctx.option("patience", 30),
                         ctx.option("batch_size", ASR_BATCH_ITEMS) * 64, converge=False, solver="adam")
     references = transcripts(valid)
