@@ -39,17 +39,25 @@ def guarded(command: Callable[..., None]) -> Callable[..., None]:
 
 @app.command("list")
 @guarded
-def list_(what: str = typer.Argument(..., help="tasks | models | suites | protocols | metrics")) -> None:
+def list_(what: str = typer.Argument(..., help="tasks | models | suites | protocols | metrics | recipes")) -> None:
     """List registered names (built-ins and plugins)."""
     from benchmark.metrics import METRICS
     from benchmark.protocols import PROTOCOLS
     from benchmark.task import SUITES, TASKS
+    from benchmark.registry import Registry
     from benchmark.upstream import SCHEMES, UPSTREAMS
-    registries = {"tasks": TASKS, "models": UPSTREAMS, "suites": SUITES, "protocols": PROTOCOLS, "metrics": METRICS}
+    # pre-training recipes are plugins too (models/ declares its own): `earbench pretrain --recipe NAME`
+    RECIPES: Registry[object] = Registry("recipe", "earbench.recipes")
+    registries = {"tasks": TASKS, "models": UPSTREAMS, "suites": SUITES, "protocols": PROTOCOLS, "metrics": METRICS,
+                  "recipes": RECIPES}
     if what not in registries:
         raise EarbenchError(f"cannot list {what!r}; choose one of {', '.join(registries)}")
     for name in registries[what].names():
-        out.print(name)
+        if what == "recipes":  # with what each trains
+            description = getattr(RECIPES.get(name), "description", "")
+            out.print(f"{name}  [dim]{description}[/dim]" if description else name, highlight=False, soft_wrap=True)
+        else:
+            out.print(name)
     if what == "models":
         out.print(f"[dim]and specs: {', '.join(s + ':...' for s in SCHEMES.names())}[/dim]")
 

@@ -119,7 +119,8 @@ def run_one(ctx: RunContext, protocol: str, plan: dict[str, list[str]], seed: in
         "schema": SCHEMA,
         "upstream": {"name": up.earbench_name, "fingerprint": up.earbench_fingerprint,
                      "params": count_parameters(up), "sample_rate": int(up.sample_rate),
-                     "hop_ms": float(up.hop_ms), "source": up.earbench_source},
+                     "hop_ms": float(up.hop_ms), "source": up.earbench_source,
+                     **({"pretraining": up.pretraining} if isinstance(getattr(up, "pretraining", None), dict) else {})},
         "task": {"name": task.name, "version": task.version, "family": task.family, "split": "test",
                  "n": {part: ctx.sizes.get(part, int(sum(len(ctx.manifests[s]) for s in splits)))
                        for part, splits in plan.items()}},

@@ -59,6 +59,8 @@ def load_upstream(spec: str | torch.nn.Module, name: str | None = None) -> torch
         scheme, sep, arg = spec.partition(":")
         if sep and spec not in UPSTREAMS:
             module = SCHEMES.get(scheme)(arg)
+            # a scheme may name what it loaded (e.g. a checkpoint's config: `eat-tiny`, `eat-tiny@init`)
+            name = name or getattr(module, "earbench_name", None)
         else:
             module = UPSTREAMS.get(spec)()
         source, name = spec, name or spec

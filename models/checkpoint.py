@@ -123,14 +123,19 @@ def save_encoder(folder: Path, encoder: nn.Module, extra: dict[str, Any]) -> Pat
 
 
 def save_checkpoint(run_dir: Path, step: int, encoder: nn.Module, objective: nn.Module,
-                    optimizer: torch.optim.Optimizer, train_info: dict[str, Any]) -> Path:
-    """Write `run_dir/step-XXXXXXXX/` atomically and return it."""
+                    optimizer: torch.optim.Optimizer, train_info: dict[str, Any],
+                    encoder_info: dict[str, Any] | None = None) -> Path:
+    """Write `run_dir/step-XXXXXXXX/` atomically and return it.
+
+    `encoder_info` goes into `config.json` too (the trainer's display name and pre-training
+    compute: see `pretraining_facts`)."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     final = run_dir / step_dir_name(step)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=run_dir))
     try:
-        write_encoder(tmp, encoder, {"step": step, "recipe": train_info.get("recipe", {}).get("name")})
+        write_encoder(tmp, encoder, {"step": step, "recipe": train_info.get("recipe", {}).get("name"),
+                                     **(encoder_info or {})})
         opt_tensors, opt_rest = optimizer_tensors(optimizer)
         state = {f"objective.{k}": v for k, v in objective.state_dict().items()} | opt_tensors
         save_file(_tensors(state), str(tmp / TRAIN_WEIGHTS))
@@ -235,7 +240,50 @@ def load_encoder(path: str | Path) -> nn.Module:
     encoder = build_encoder(config.get("encoder", {}), str(folder / CONFIG))
     load_state(encoder, read_tensors(folder / WEIGHTS, config.get("weights_sha256")), folder / WEIGHTS)
     encoder.checkpoint_step = config.get("step")
+    # how results name it, and what its pre-training cost (result records' `upstream.pretraining`)
+    encoder.earbench_name = checkpoint_name(config)
+    encoder.pretraining = checkpoint_pretraining(folder, config)
     return encoder.eval()
+
+
+def checkpoint_name(config: dict[str, Any]) -> str | None:
+    """The display name of a checkpoint: config.json's `name` (the trainer writes the recipe's
+    name, and `RECIPE@init` for a run's random initialisation); older checkpoints: from `recipe`."""
+    name = config.get("name")
+    if isinstance(name, str) and name:
+        return name
+    recipe = config.get("recipe")
+    if not isinstance(recipe, str) or not recipe:
+        return None
+    return f"{recipe}@init" if config.get("init") else recipe
+
+
+def pretraining_facts(recipe: str, step: int, batch_size: int, wall_seconds: float, device: str, data: str,
+                      world_size: int = 1, init: bool = False) -> dict[str, Any]:
+    """Pre-training compute of a checkpoint, as result records carry it (`upstream.pretraining`):
+    optimizer steps, clips seen (`samples` = steps x batch), wall-clock seconds, device, recipe, data."""
+    return {"recipe": recipe, "steps": int(step), "samples": int(step) * int(batch_size),
+            "batch_size": int(batch_size), "wall_seconds": round(float(wall_seconds), 3), "device": str(device),
+            "world_size": int(world_size), "data": str(data), **({"init": True} if init else {})}
+
+
+def checkpoint_pretraining(folder: Path, config: dict[str, Any]) -> dict[str, Any] | None:
+    """config.json's `pretraining`; for checkpoints written before it was recorded, rebuilt from
+    the step folder's train_state.json (steps, batch, this session's wall time, device, data)."""
+    facts = config.get("pretraining")
+    if isinstance(facts, dict):
+        return facts
+    if config.get("init"):
+        return pretraining_facts(str(config.get("recipe")), 0, 0, 0.0, "none", "none", init=True)
+    state = folder / TRAIN_CONFIG
+    if not state.exists():
+        return None
+    try:
+        info = json.loads(state.read_text())
+        return pretraining_facts(info["recipe"]["name"], info["step"], info["batch_size"], info.get("elapsed_s", 0.0),
+                                 info.get("device", "unknown"), info.get("data", "unknown"), info.get("world_size", 1))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def load_train_state(folder: Path, objective: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, Any]:

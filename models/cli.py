@@ -8,11 +8,12 @@ import typer
 
 
 def pretrain(
-    recipe: str = typer.Option(..., "--recipe", "-r", help="eat-tiny|eat-base, matpac-tiny|matpac-base, "
-                                                           "audiomae-tiny|audiomae-base, byola-tiny|byola-base."),
+    recipe: str = typer.Option(..., "--recipe", "-r", help="A recipe, e.g. eat-tiny or matpac-base "
+                                                           "(all of them: `earbench list recipes`)."),
     data: str = typer.Option(..., "--data", "-d", help="A folder of audio (wav/flac/ogg, recursive; its train.csv "
                                                        "if any), a task name, or a corpus built under $EARBENCH_HOME "
-                                                       "such as mini-pretrain."),
+                                                       "such as mini-pretrain. Audio-text recipes (clap-*) train on "
+                                                       "its captions (or tagging labels) when it has them."),
     max_steps: Optional[int] = typer.Option(None, min=1, help="Steps of the run: the schedules follow it, warm-up scaled "
                                                               "in proportion (default: the recipe's)."),
     max_minutes: Optional[float] = typer.Option(None, min=0.0, help="Wall-clock budget: stop and save when spent."),

@@ -8,6 +8,7 @@ a crop are repeated (wrapped) to fill it.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,11 +70,20 @@ def resolve_data(spec: str) -> tuple[list[Path], str]:
     task_files = _task_files(spec)
     if task_files is not None:
         return task_files, f"task {spec} training split ({len(task_files)} files)"
-    built = [p for pattern in (spec, f"*/{spec}", f"*/*/{spec}") for p in sorted(home().glob(pattern)) if p.is_dir()]
-    if built:
-        return resolve_data(str(built[0]))
+    built = built_folder(spec)
+    if built is not None:
+        return resolve_data(str(built))
     raise DataError(f"--data {spec}: not a folder, a registered task, nor a folder named so under {home()} "
                     f"(build the mini corpus with `earbench data build mini`, or give a folder of audio)")
+
+
+def built_folder(name: str) -> Path | None:
+    """The folder called `name` built under `$EARBENCH_HOME`, if any: the mini suite's build for
+    `$EARBENCH_MINI_SIZE` (`data/mini/<size>/<name>`, default size small) first, then any depth up to 3."""
+    size = os.environ.get("EARBENCH_MINI_SIZE", "small")
+    patterns = (f"data/mini/{size}/{name}", name, f"*/{name}", f"*/*/{name}", f"*/*/*/{name}")
+    built = [p for pattern in patterns for p in sorted(home().glob(pattern)) if p.is_dir()]
+    return built[0] if built else None
 
 
 def _task_files(spec: str) -> list[Path] | None:

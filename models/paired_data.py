@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models.data import DataError, read_crop, scan
+from models.data import DataError, built_folder, read_crop, scan
 
 
 def label_caption(labels: str, template: str = "the sound of {}", separator: str = ";") -> str:
@@ -26,11 +26,29 @@ def find_pairs_folder(spec: str) -> Path:
     path = Path(spec).expanduser()
     if path.is_dir():
         return path
-    built = [p for pattern in (spec, f"*/{spec}", f"*/*/{spec}") for p in sorted(home().glob(pattern)) if p.is_dir()]
-    if built:
-        return built[0]
+    built = built_folder(spec)
+    if built is not None:
+        return built
     raise DataError(f"caption pairs {spec!r}: not a folder, nor a folder named so under {home()} "
                     f"(build the mini suite with `earbench data build mini`, or give a folder task)")
+
+
+def has_captions(spec: str, split: str = "train") -> bool:
+    """Whether `spec` (a folder task, or a name under $EARBENCH_HOME) gives (clip, caption) pairs:
+    its `{split}.csv` (or `data.csv`) has a `caption`, `labels` or `label` column."""
+    import pandas as pd
+    try:
+        folder = find_pairs_folder(spec)
+    except DataError:
+        return False
+    for csv in (folder / f"{split}.csv", folder / "data.csv"):
+        if csv.exists():
+            try:
+                columns = set(pd.read_csv(csv, nrows=0).columns)
+            except (OSError, ValueError):
+                return False
+            return "path" in columns and bool(columns & {"caption", "labels", "label"})
+    return False
 
 
 def read_pairs(folder: Path, split: str = "train", template: str = "the sound of {}") -> list[tuple[Path, str]]:

@@ -156,3 +156,9 @@ from models import paradigms as _paradigms  # noqa: E402
 
 OBJECTIVES.update(_paradigms.objectives())
 RECIPES.update(_paradigms.recipes())
+
+# Each recipe as a module attribute (`eat-tiny` -> `eat_tiny`): the targets of the
+# `earbench.recipes` entry points in pyproject.toml, which `earbench list recipes` reads.
+for _name, _recipe in RECIPES.items():
+    globals()[_name.replace("-", "_")] = _recipe
+del _name, _recipe

@@ -14,6 +14,7 @@ Writes to the run folder (rank 0 only): `run.json` (settings), `train.log` (huma
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import difflib
 import json
 import sys
@@ -29,8 +30,8 @@ from torch.nn.parallel import DistributedDataParallel
 from benchmark.errors import EarbenchError
 from benchmark.progress import progress_bar
 from models import distributed
-from models.checkpoint import (CheckpointError, TRAIN_CONFIG, list_checkpoints, load_train_state, prune_checkpoints,
-                               read_json, save_checkpoint, save_encoder)
+from models.checkpoint import (CheckpointError, TRAIN_CONFIG, list_checkpoints, load_train_state, pretraining_facts,
+                               prune_checkpoints, read_json, save_checkpoint, save_encoder)
 from models.data import CropBatches, resolve_data, sample_clips, scan
 from models.frontends import Frontend, feature_stats
 from models.objective import Objective
@@ -80,6 +81,26 @@ def get_recipe(name: str | Recipe) -> Recipe:
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise EarbenchError(f"unknown recipe {name!r}{hint} Known: {', '.join(RECIPES)}")
     return RECIPES[name]
+
+
+def pairs_from_data(recipe: Recipe, data: str, log: RunLog | None = None) -> Recipe:
+    """Audio-text recipes (CLAP: `params.pairs`) train on `--data` when it gives captions, i.e. a
+    folder task (path or name, e.g. mini-tagging) whose training CSV has `caption`, `labels` or `label`;
+    otherwise on `params.pairs`, and `--data` serves only the normalisation statistics."""
+    params = recipe.params
+    if not dataclasses.is_dataclass(params) or not hasattr(params, "pairs"):
+        return recipe
+    from models.paired_data import find_pairs_folder, has_captions
+    split = getattr(params, "split", "train")
+    if has_captions(data, split):
+        folder = str(find_pairs_folder(data))
+        if log is not None:
+            log.line(f"caption pairs from --data {data} ({folder}, split {split})")
+        return dataclasses.replace(recipe, params=dataclasses.replace(params, pairs=folder))
+    if log is not None:
+        log.line(f"--data {data} has no captions: caption pairs from params.pairs = {params.pairs}; "
+                 f"--data gives only the normalisation statistics")
+    return recipe
 
 
 def step_seed(seed: int, step: int, rank: int) -> int:
@@ -160,7 +181,7 @@ def _pretrain(settings: TrainSettings, requested: Recipe, device: torch.device,
     else:
         if settings.resume:
             log.line(f"nothing to resume in {out}: starting from step 0")
-        recipe = requested
+        recipe = pairs_from_data(requested, settings.data, log)
         total = settings.max_steps or recipe.optim.steps
         batch = settings.batch_size or recipe.optim.batch_size
     per_step = info.world * settings.accum
@@ -188,7 +209,9 @@ def _pretrain(settings: TrainSettings, requested: Recipe, device: torch.device,
                 module.set_stats(mean, std)
         log.line(f"feature statistics from {len(clips)} crops: mean {mean:.4f}, std {std:.4f}")
         if info.main:  # the random-init baseline: same architecture and normalisation, no training
-            save_encoder(out / "init", objective.encoder, {"step": 0, "recipe": recipe.name, "init": True})
+            save_encoder(out / "init", objective.encoder, {
+                "step": 0, "recipe": recipe.name, "init": True, "name": f"{recipe.name}@init",
+                "pretraining": pretraining_facts(recipe.name, 0, batch, 0.0, str(device), where, info.world, init=True)})
     objective.to(device)
     optimizer = make_optimizer(objective, recipe.optim)
     start = 0
@@ -199,9 +222,11 @@ def _pretrain(settings: TrainSettings, requested: Recipe, device: torch.device,
     if info.world > 1:
         model = DistributedDataParallel(objective, device_ids=[device.index] if device.type == "cuda" else None)
 
+    # wall-clock seconds of earlier sessions of this run (resumed runs add theirs to the compute recorded)
+    earlier_s = float(stored.get("wall_seconds", stored.get("elapsed_s", 0.0))) if resume_from is not None else 0.0
     run_facts = {"recipe": recipe_to_dict(recipe), "total_steps": total, "batch_size": batch, "accum": settings.accum,
                  "micro_batch": micro, "world_size": info.world, "seed": settings.seed, "data": where,
-                 "files": len(files), "device": str(device), "torch": torch.__version__}
+                 "files": len(files), "device": str(device), "torch": torch.__version__, "earlier_s": earlier_s}
     if info.main:
         (out / "run.json").write_text(json.dumps({**run_facts, "started": datetime.now(timezone.utc).isoformat(),
                                                   "resumed_from": str(resume_from) if resume_from else None},
@@ -291,8 +316,14 @@ def _save(out: Path, step: int, objective: Objective, optimizer: torch.optim.Opt
     path = out / f"step-{step:08d}"
     distributed.average_buffers(objective, info)
     if info.main:
+        elapsed = time.perf_counter() - began
+        wall = facts.get("earlier_s", 0.0) + elapsed
+        name = facts["recipe"]["name"]
+        compute = pretraining_facts(name, step, facts["batch_size"], wall, facts["device"], facts["data"],
+                                    facts["world_size"])
         path = save_checkpoint(out, step, objective.encoder, objective, optimizer,
-                               {**facts, "elapsed_s": time.perf_counter() - began})
+                               {**facts, "elapsed_s": elapsed, "wall_seconds": wall},
+                               {"name": name, "pretraining": compute})
         prune_checkpoints(out, keep)
         if (out / "log.jsonl").exists():
             plot_loss(out / "log.jsonl", out / "loss.png", facts["recipe"]["name"])

@@ -86,3 +86,28 @@ def test_clap_pretrains_through_the_trainer_and_reloads_with_its_text_tower(tmp_
         t = upstream.embed_text(["a whistle"])
         expected = result.objective.encoder.cpu().eval().embed_text(["a whistle"])
     torch.testing.assert_close(t, expected)
+
+
+def test_clap_trains_on_the_captions_of_its_data_by_path_or_by_name(tmp_path, monkeypatch):
+    """`earbench pretrain --recipe clap-tiny --data mini-tagging`: a --data with captions (or tagging
+    labels) becomes the recipe's pairs; a --data without captions leaves params.pairs alone."""
+    import json
+
+    from models.checkpoint import TRAIN_CONFIG
+    from models.trainer import pairs_from_data
+    tags = write_caption_task(tmp_path / "tags", column="labels")
+    recipe, _ = _clap("somewhere-else", steps=2)
+    result = pretrain(TrainSettings(recipe=recipe, data=str(tags), out=tmp_path / "run", workers=0, progress=False))
+    stored = json.loads((result.checkpoint / TRAIN_CONFIG).read_text())["recipe"]
+    assert result.step == 2 and stored["params"]["pairs"] == str(tags)
+    assert "caption pairs from --data" in (tmp_path / "run" / "train.log").read_text()
+    # by name: a folder task built under $EARBENCH_HOME, the mini suite's size first
+    home = tmp_path / "home"
+    for size in ("tiny", "small"):
+        write_caption_task(home / "data" / "mini" / size / "mini-tags", column="labels")
+    monkeypatch.setenv("EARBENCH_HOME", str(home))
+    monkeypatch.setenv("EARBENCH_MINI_SIZE", "small")
+    assert pairs_from_data(recipe, "mini-tags").params.pairs == str(home / "data" / "mini" / "small" / "mini-tags")
+    plain = write_audio_folder(tmp_path / "plain")  # audio without captions: statistics only
+    assert pairs_from_data(recipe, str(plain)).params.pairs == "somewhere-else"
+    assert pairs_from_data(recipe, "no-such-thing").params.pairs == "somewhere-else"
