@@ -10,12 +10,19 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
 from benchmark.storage import home, replace_dir, save_npy, write_json
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: no cross-process locking
+    fcntl = None  # type: ignore[assignment]
 
 FP16_MAX = float(np.finfo(np.float16).max)
 
@@ -68,6 +75,27 @@ class EmbeddingCache:
         data = np.load(final / "data.npy", mmap_mode="r")
         offsets = np.load(final / "offsets.npy") if (final / "offsets.npy").exists() else None
         return Embeddings(data, offsets, meta)
+
+    @contextmanager
+    def locked(self, key: str) -> Iterator[None]:
+        """Hold `<key>.lock` exclusively while extracting and publishing an entry.
+
+        Workers sharing the cache (Ray, one process per GPU) may reach the same entry at
+        once; without the lock they would write the same shard names and staging folder.
+        A POSIX record lock (`lockf`, which NFS also honours) is released by the kernel when
+        its holder dies, so a crashed worker leaves no stale lock: the next one takes over
+        and resumes from the finished shards.
+        """
+        lock = self.root.with_name(self.root.name + ".locks") / f"{key}.lock"  # beside, not among, the entries
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        with open(lock, "a+b") as handle:
+            if fcntl is not None:
+                fcntl.lockf(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                if fcntl is not None:
+                    fcntl.lockf(handle, fcntl.LOCK_UN)
 
     def writer(self, key: str, num_items: int, meta: dict) -> "ShardWriter":
         return ShardWriter(self.path(key), num_items, meta)

@@ -105,34 +105,62 @@ def run(
     workers: int = typer.Option(0, min=0, help="DataLoader processes reading and resampling audio."),
     batch_seconds: float = typer.Option(160.0, help="Audio seconds per batch (padded), bounding memory."),
     rerun: bool = typer.Option(False, help="Recompute runs whose record already exists."),
+    executor: str = typer.Option("local", help="Where jobs run: 'local' (this process, or one worker per visible "
+                                              "GPU) or 'ray' (a Ray cluster; pip install 'earbench[ray]')."),
+    address: Optional[str] = typer.Option(None, help="Ray: address of a running cluster (HEAD:6379 or 'auto'); "
+                                                     "default: start Ray on this machine."),
+    processes: Optional[int] = typer.Option(None, min=1, help="Worker processes (local: default one per GPU when "
+                                                              "there are several; ray without --address: CPUs)."),
+    retries: Optional[int] = typer.Option(None, min=0, help="Retries of a failed job (default: 0 local, 2 ray); "
+                                                            "harness errors (bad audio, contract) are not retried."),
+    timings: bool = typer.Option(False, help="Print where the time went (extraction, probes, idle)."),
 ) -> None:
     """Evaluate upstream(s) on task(s): embeddings are cached, records written to RESULTS.
 
-    Re-running the same command reuses finished records and cached embeddings, so an
-    interrupted run (Ctrl-C) resumes where it stopped.
+    The run is planned as jobs: one embedding extraction per (model, task), then one probe
+    per seed and fold. Re-running the same command skips finished records and cached
+    embeddings, so an interrupted run (Ctrl-C) resumes where it stopped.
     """
-    from benchmark.evaluate import evaluate
+    from benchmark.executors import make_executor
+    from benchmark.plan import RunSettings, plan_suite
     if not task and not suite:
         raise EarbenchError("give --task or --suite (see `earbench list tasks` and `earbench list suites`)")
     from benchmark.task import suite_tasks
     task_names = [*task, *(suite_tasks(suite) if suite else [])]
-    options = parse_options(option)
-    records, failures = [], []
-    for name in model:
-        for one in task_names:  # one failing task is reported, and the others still run
-            try:
-                records += evaluate(name, [one], protocol=protocol, seeds=seeds, layer=layer, pooling=pooling,
-                                    results=results, workers=workers, batch_seconds=batch_seconds, rerun=rerun,
-                                    train_fraction=train_fraction, prompts=prompt or None, options=options)
-            except EarbenchError as err:
-                if len(task_names) == 1 and len(model) == 1:
-                    raise
-                console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
-                failures.append(f"{name} on {one}")
-    print_summary(records)
-    out.print(f"{len(records)} record(s) in {results}/")
+    # folders as absolute paths: workers elsewhere must find the same task
+    task_names = [str(Path(t).resolve()) if Path(t).is_dir() else t for t in task_names]
+    options = {**parse_options(option), **({"prompts": list(prompt)} if prompt else {})}
+    single = len(task_names) == 1 and len(model) == 1  # then an error is the answer, as one clear line
+    settings = RunSettings(protocol=protocol, layer=parse_layer(layer), pooling=pooling, train_fraction=train_fraction,
+                           options=options, results=results.resolve(), workers=workers,
+                           batch_seconds=batch_seconds, progress=True, rerun=rerun)
+    runner = make_executor(executor, address=address, retries=retries, processes=processes)
+    plan = plan_suite(model, task_names, settings, seeds=seeds, strict=single)
+    failures = []
+    for what, err in plan.problems:  # one failing pairing is reported, and the others still run
+        console.print(f"[red]error:[/red] {what}: {err}", highlight=False, soft_wrap=True)
+        failures.append(what)
+    report = runner.run(plan)
+    for failed in report.failed:
+        if single and failed.exception is not None:
+            raise failed.exception
+        console.print(f"[red]error:[/red] {failed.job.id}: {failed.error}"
+                      + (f" (after {failed.attempts} attempts)" if failed.attempts > 1 else ""),
+                      highlight=False, soft_wrap=True)
+        if not failed.harness_error and failed.trace:
+            console.print(failed.trace, highlight=False, markup=False)
+        failures.append(failed.job.id)
+    print_summary(report.records)
+    out.print(f"{len(report.records)} record(s) in {results}/")
+    if timings:
+        console.print(report.breakdown(), highlight=False)
     if failures:
         raise EarbenchError(f"{len(failures)} run(s) failed (see above): {'; '.join(failures)}")
+
+
+def parse_layer(layer: str) -> "str | int":
+    from benchmark.evaluate import parse_layer as parse
+    return parse(layer)
 
 
 def parse_options(items: List[str]) -> dict:

@@ -11,12 +11,11 @@ import torch
 
 from benchmark.cache import EmbeddingCache
 from benchmark.errors import ProtocolError
-from benchmark.progress import progress_bar
 from benchmark.protocols import PROTOCOLS, RunContext
-from benchmark.results import SCHEMA, environment, now, read_record, record_path
+from benchmark.results import SCHEMA, environment, now
 from benchmark.storage import write_json
-from benchmark.task import TaskSpec, load_task, suite_tasks
-from benchmark.upstream import count_parameters, fingerprint, load_upstream
+from benchmark.task import TaskSpec, suite_tasks
+from benchmark.upstream import count_parameters
 
 
 def evaluate(model: str | torch.nn.Module, tasks: Iterable[str | Path | TaskSpec] = (), *, suite: str | None = None,
@@ -24,7 +23,7 @@ def evaluate(model: str | torch.nn.Module, tasks: Iterable[str | Path | TaskSpec
              results: str | Path | None = None, cache: EmbeddingCache | None = None, workers: int = 0,
              batch_seconds: float = 160.0, progress: bool = True, rerun: bool = False,
              name: str | None = None, train_fraction: float = 1.0, prompts: Sequence[str] | None = None,
-             options: dict[str, Any] | None = None) -> list[dict]:
+             options: dict[str, Any] | None = None, executor: Any = None) -> list[dict]:
     """Run `protocol` on every task (or the tasks of `suite`) for seeds 0..seeds-1.
 
     `layer` is "last", an index or "weighted" (a learned softmax weighting of all layers);
@@ -34,45 +33,23 @@ def evaluate(model: str | torch.nn.Module, tasks: Iterable[str | Path | TaskSpec
     Records are written under `results` when given; a record already there for the same
     upstream fingerprint, task version and protocol settings is reused instead of
     recomputed (pass `rerun=True` to recompute), so an interrupted suite finishes only
-    what is missing.
+    what is missing. The work is planned (`benchmark.plan`) and run by `executor`
+    (default: this process, `benchmark.executors.LocalExecutor`); the first failure raises.
     """
+    from benchmark.executors import LocalExecutor
+    from benchmark.plan import RunSettings, plan_suite
     task_list = [*tasks, *(suite_tasks(suite) if suite else [])]
     if not task_list:
         raise ValueError("evaluate needs at least one task or a suite")
-    proto = PROTOCOLS.get(protocol)
-    layer = parse_layer(layer)
     options = {**(options or {}), **({"prompts": list(prompts)} if prompts else {})}
-    specs = [load_task(t) for t in task_list]
-    for spec in specs:
-        proto.check(spec, layer, pooling)
-    upstream = load_upstream(model, name=name)
-    if proto.check_upstream:
-        proto.check_upstream(upstream)
-    upstream.earbench_fingerprint = fingerprint(upstream)
-    cache = cache or EmbeddingCache()
-    records = []
-    for spec in specs:
-        ctx = RunContext(upstream, spec, spec.load(), layer=layer, pooling=pooling, cache=cache,
-                         workers=workers, batch_seconds=batch_seconds, progress=progress,
-                         train_fraction=train_fraction, options=options)
-        settings = protocol_settings(ctx, proto.name)
-        runs = [(fold, plan, seed) for fold, plan in spec.runs() for seed in range(seeds)]
-        with progress_bar(f"{proto.name} {spec.name} ({upstream.earbench_name})", total=len(runs),
-                          enabled=progress) as advance:
-            for fold, plan, seed in runs:
-                path = record_path(Path(results), upstream.earbench_name, spec.name, variant_name(settings), layer,
-                                   pooling, seed, fold) if results else None
-                if path and path.exists() and not rerun:
-                    old = read_record(path)
-                    if (old.get("upstream", {}).get("fingerprint") == upstream.earbench_fingerprint
-                            and old.get("task", {}).get("version") == spec.version
-                            and {k: old.get("protocol", {}).get(k) for k in settings} == settings):
-                        records.append(old)
-                        advance()
-                        continue
-                records.append(run_one(ctx, proto.name, plan, seed, fold, path))
-                advance(score=f"{records[-1]['metrics'].get(spec.main_metric, float('nan')):.3f}")
-    return records
+    settings = RunSettings(protocol=protocol, layer=parse_layer(layer), pooling=pooling, train_fraction=train_fraction,
+                           options=options, results=Path(results).resolve() if results else None,
+                           cache_root=cache.root if cache else None, workers=workers, batch_seconds=batch_seconds,
+                           progress=progress, rerun=rerun)
+    plan = plan_suite([model], task_list, settings, seeds=seeds, strict=True, name=name)
+    report = (executor or LocalExecutor(progress=progress)).run(plan)
+    report.raise_first()
+    return report.records
 
 
 def parse_layer(layer: str | int) -> str | int:
@@ -86,7 +63,8 @@ def parse_layer(layer: str | int) -> str | int:
 
 
 def protocol_settings(ctx: RunContext, protocol: str) -> dict[str, Any]:
-    """What, besides model and task, makes two records comparable (and is recorded)."""
+    """What, besides model and task, makes two records comparable (and is recorded;
+    `RunSettings.identity` is the same for a planned run)."""
     return {"name": protocol, "layer": ctx.layer, "pooling": ctx.pooling, "train_fraction": ctx.train_fraction,
             "options": ctx.options}
 
@@ -104,8 +82,11 @@ def variant_name(settings: dict[str, Any]) -> str:
 
 
 def run_one(ctx: RunContext, protocol: str, plan: dict[str, list[str]], seed: int, fold: str | None,
-            path: Path | None) -> dict:
-    """One protocol run -> its record (written atomically to `path` if given)."""
+            path: Path | None, extra_embed_s: float = 0.0) -> dict:
+    """One protocol run -> its record (written atomically to `path` if given).
+
+    `extra_embed_s` is embedding time spent before the run on its behalf (a planned
+    extraction job), reported in the record as if the run had extracted itself."""
     torch.manual_seed(seed)
     ctx.sizes.clear()
     embed_before = ctx.stats.seconds
@@ -114,6 +95,8 @@ def run_one(ctx: RunContext, protocol: str, plan: dict[str, list[str]], seed: in
     metrics, chosen = proto.run(ctx, plan, seed)
     elapsed = time.perf_counter() - start
     embed_s = ctx.stats.seconds - embed_before
+    elapsed += extra_embed_s
+    embed_s += extra_embed_s
     up, task = ctx.upstream, ctx.task
     record = {
         "schema": SCHEMA,

@@ -91,13 +91,33 @@ def extract(upstream: torch.nn.Module, paths: Sequence[str], *, task: str, task_
     start = time.perf_counter()
     upstream_fp = getattr(upstream, "earbench_fingerprint", None) or fingerprint(upstream)
     upstream.earbench_fingerprint = upstream_fp
-    key = cache_key(upstream=upstream_fp, task=task, version=task_version, split=split,
-                    pooling=pooling, layers="all", audio=content_digest(paths))
+    key = embedding_key(upstream_fp, task, task_version, split, pooling, paths)
     cached = cache.load(key)
-    if cached is not None:
-        stats.seconds += time.perf_counter() - start
-        return cached
+    if cached is None:
+        with cache.locked(key):  # one process extracts an entry; the others wait, then read it
+            cached = cache.load(key)
+            if cached is None:
+                _extract_missing(upstream, paths, key, task=task, task_version=task_version, split=split,
+                                 pooling=pooling, cache=cache, batch_seconds=batch_seconds, workers=workers,
+                                 progress=progress, stats=stats, name=name, start=start)
+                cached = cache.load(key)
+                assert cached is not None
+    stats.seconds += time.perf_counter() - start
+    return cached
 
+
+def embedding_key(upstream_fp: str, task: str, task_version: str, split: str, pooling: str,
+                  paths: Sequence[str]) -> str:
+    """The cache key of these embeddings (the planner uses it to see what is warm)."""
+    return cache_key(upstream=upstream_fp, task=task, version=task_version, split=split,
+                     pooling=pooling, layers="all", audio=content_digest(paths))
+
+
+def _extract_missing(upstream: torch.nn.Module, paths: Sequence[str], key: str, *, task: str, task_version: str,
+                     split: str, pooling: str, cache: EmbeddingCache, batch_seconds: float, workers: int,
+                     progress: bool, stats: ExtractStats, name: str, start: float) -> None:
+    """Encode the items not yet in `<key>.partial/` and publish the entry (caller holds the lock)."""
+    upstream_fp = upstream.earbench_fingerprint
     meta = {"upstream": name, "fingerprint": upstream_fp, "task": task, "version": task_version,
             "split": split, "pooling": pooling, "num_items": len(paths), "hop_ms": float(upstream.hop_ms)}
     writer = cache.writer(key, len(paths), meta)
@@ -122,7 +142,3 @@ def extract(upstream: torch.nn.Module, paths: Sequence[str], *, task: str, task_
     elapsed = time.perf_counter() - start
     meta.update(embed_s=round(elapsed, 3), resumed_items=len(done), device=str(device_of(upstream)))
     writer.finish()
-    stats.seconds += time.perf_counter() - start
-    result = cache.load(key)
-    assert result is not None
-    return result

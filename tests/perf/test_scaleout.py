@@ -1,0 +1,113 @@
+"""Issue 9's evidence, measured in one run (`make perf`, or `pytest -m perf -s tests/perf/test_scaleout.py`):
+a small suite on the local executor (in-process) against Ray with 2 workers on this
+machine, from a cold embedding cache and an empty results folder each, with where the time
+goes (extraction, probes, start-up, idle workers) from the per-job wall times.
+
+The suite: mini-kws, mini-speaker, mini-instrument, mini-scenes (the mini suite's `small`
+build, `EARBENCH_MINI_SIZE`), models logmel and random-cnn, linear probe, 3 seeds, run
+in the order local, ray, ray, local (so that drift in the machine's load hits both alike);
+all four must give identical records. Before timing, one planning pass reads every audio
+file (content digests), so that no run profits from another's warm page cache.
+Set `EARBENCH_PERF_REPORT=path.md` to keep the table.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from benchmark.executors import LocalExecutor
+from benchmark.plan import RunSettings, plan_suite
+
+pytestmark = pytest.mark.perf
+TASKS = ["mini-kws", "mini-speaker", "mini-instrument", "mini-scenes"]
+MODELS = ["logmel", "random-cnn"]
+SEEDS = 3
+SLOTS = 2
+
+
+def timed(executor, settings: RunSettings) -> tuple[float, float, object]:
+    start = time.perf_counter()
+    plan = plan_suite(MODELS, TASKS, settings, seeds=SEEDS)
+    plan_s = time.perf_counter() - start
+    report = executor.run(plan)
+    return plan_s, time.perf_counter() - start, report
+
+
+def per_kind(report) -> dict[str, tuple[int, float]]:
+    sums: dict[str, list[float]] = defaultdict(list)
+    for r in report.results:
+        sums[r.job.kind].append(r.seconds)
+    return {k: (len(v), sum(v)) for k, v in sums.items()}
+
+
+def test_local_against_ray_on_a_small_suite(tmp_path, monkeypatch):
+    ray = pytest.importorskip("ray")
+    from benchmark.executors.ray import RayExecutor
+    data_home = Path(os.environ.get("EARBENCH_DATA_HOME", Path.home() / ".cache" / "earbench")).expanduser()
+    size = os.environ.get("EARBENCH_MINI_SIZE", "small")
+    if not all((data_home / "data" / "mini" / size / t / "task.toml").exists() for t in TASKS):
+        pytest.skip(f"build the mini suite first: earbench data build mini --size {size}")
+    monkeypatch.setenv("EARBENCH_HOME", str(data_home))  # the built data; caches below are fresh
+    monkeypatch.setenv("EARBENCH_MINI_SIZE", size)
+    plan_suite(MODELS, TASKS, RunSettings(results=tmp_path / "warmup", cache_root=tmp_path / "warmup"), seeds=1)
+
+    runs = []  # local, ray, ray, local: drift in the machine's load hits both alike
+    for k, name in enumerate(("local", "ray", "ray", "local")):
+        settings = RunSettings(results=tmp_path / f"results-{k}", cache_root=tmp_path / f"cache-{k}", progress=False)
+        executor = (LocalExecutor(progress=False) if name == "local"
+                    else RayExecutor(num_cpus=SLOTS, retries=0, progress=False))
+        load = os.getloadavg()[0]
+        plan_s, wall, report = timed(executor, settings)
+        assert not report.failed
+        metrics = {str(p.relative_to(settings.results)): json.loads(p.read_text())["metrics"]
+                   for p in settings.results.rglob("*.json")}
+        runs.append((name, plan_s, wall, report, metrics, load))
+    reference = runs[0][4]
+    assert len(reference) == len(TASKS) * len(MODELS) * SEEDS
+    assert all(metrics == reference for *_, metrics, _ in runs)  # every run: the same records
+    assert all(sorted(r[3].ran) == sorted(runs[0][3].ran) for r in runs)
+
+    rows = []
+    for name, plan_s, wall, report, metrics, load in runs:
+        kinds = per_kind(report)
+        busy = sum(s for _, s in kinds.values())
+        run_s = report.wall_s - report.startup_s
+        label = "local (in-process)" if name == "local" else f"ray ({SLOTS} workers)"
+        rows.append(f"| {label} | {wall:.1f} | {plan_s:.1f} | {report.startup_s:.1f} | "
+                    f"{kinds['extract'][1]:.1f} ({kinds['extract'][0]}) | {kinds['probe'][1]:.1f} ({kinds['probe'][0]}) | "
+                    f"{max(run_s * report.slots - busy, 0.0):.1f} | {len(metrics)} | {load:.1f} |")
+    mean = {name: sum(r[2] for r in runs if r[0] == name) / 2 for name in ("local", "ray")}
+    by_pair = defaultdict(lambda: defaultdict(list))
+    for name, _, _, report, _, _ in runs:
+        for r in report.results:
+            if r.job.kind == "extract":
+                by_pair[r.job.task + " / " + r.job.upstream][name].append(r.seconds)
+    table = "\n".join([
+        f"suite: {', '.join(TASKS)} x {', '.join(MODELS)}, linear, {SEEDS} seeds (mini size {size}); "
+        f"{os.cpu_count()} CPUs, torch threads in-process {__import__('torch').get_num_threads()}, "
+        f"1 per Ray worker; order local, ray, ray, local, each from a cold cache",
+        "",
+        "| executor | wall s | planning s | start-up s | extraction s of work (jobs) | probes s of work (jobs) "
+        "| idle worker s | records | load avg at start |",
+        "|---|---|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+        f"mean wall: local {mean['local']:.1f} s, ray {mean['ray']:.1f} s (speed-up {mean['local'] / mean['ray']:.2f}x)",
+        "",
+        "| extraction job | local s (2 runs) | ray s (2 runs) |",
+        "|---|---|---|",
+        *[f"| {pair} | {' / '.join(f'{x:.1f}' for x in t['local'])} | {' / '.join(f'{x:.1f}' for x in t['ray'])} |"
+          for pair, t in sorted(by_pair.items())],
+        "",
+        *[f"{name} run {k + 1} breakdown:\n{r[3].breakdown()}" for k, (name, *_), r in
+          zip(range(4), runs, runs)],
+    ])
+    print("\n" + table)
+    if os.environ.get("EARBENCH_PERF_REPORT"):
+        Path(os.environ["EARBENCH_PERF_REPORT"]).write_text(table + "\n")
+    del ray

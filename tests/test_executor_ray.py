@@ -1,0 +1,120 @@
+"""The Ray executor on a local 2-CPU cluster: the same records as the local executor, a
+failing job retried then reported while the others finish, and a rerun doing only what is
+missing. Workers re-create upstreams from their spec strings (here also a HEAR module)."""
+import json
+import os
+import sys
+
+import pytest
+
+ray = pytest.importorskip("ray")
+
+from benchmark.executors import LocalExecutor  # noqa: E402
+from benchmark.executors.ray import RayExecutor  # noqa: E402
+from benchmark.plan import RunSettings, plan_suite  # noqa: E402
+from conftest import write_tone_task  # noqa: E402
+
+FLAKY = '''"""A HEAR module whose encoder fails on real audio (as a lost device would), counting attempts."""
+import os
+import torch
+
+ATTEMPTS = {attempts!r}
+
+
+class Model(torch.nn.Module):
+    sample_rate = 16000
+
+
+def load_model():
+    return Model()
+
+
+def get_timestamp_embeddings(audio, model):
+    if audio.abs().sum() > 0:
+        with open(ATTEMPTS, "a") as f:
+            f.write(f"{{os.getpid()}}\\n")
+        raise RuntimeError("flaky encoder: device lost")
+    frames = audio.shape[1] // 160 + 1
+    return torch.zeros(audio.shape[0], frames, 4), torch.arange(frames)[None].repeat(audio.shape[0], 1) * 10.0
+
+
+def get_scene_embeddings(audio, model):
+    return torch.zeros(audio.shape[0], 4)
+'''
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """One local Ray instance for the module (starting Ray takes seconds); its workers can
+    import the HEAR module written here."""
+    modules = tmp_path_factory.mktemp("modules")
+    attempts = modules / "attempts.txt"
+    (modules / "flaky_hear_encoder.py").write_text(FLAKY.format(attempts=str(attempts)))
+    old_path = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(modules), old_path) if p)
+    sys.path.insert(0, str(modules))
+    ray.init(num_cpus=2, include_dashboard=False, configure_logging=False, log_to_driver=False)
+    yield attempts
+    ray.shutdown()
+    sys.path.remove(str(modules))
+    if old_path is None:
+        os.environ.pop("PYTHONPATH", None)
+    else:
+        os.environ["PYTHONPATH"] = old_path
+
+
+@pytest.fixture
+def tasks(tmp_path):
+    return [str(write_tone_task(tmp_path / "tones", per_class=6)),
+            str(write_tone_task(tmp_path / "folds", per_class=6, seed=1, kfold=True))]
+
+
+def records(results):
+    return {str(p.relative_to(results)): json.loads(p.read_text()) for p in sorted(results.rglob("*.json"))}
+
+
+def run_settings(tmp_path, name):
+    return RunSettings(results=tmp_path / name, cache_root=tmp_path / f"cache-{name}", progress=False)
+
+
+def test_ray_gives_the_same_records_as_the_local_executor(cluster, tmp_path, tasks):
+    models = ["logmel", "random-cnn"]
+    local = LocalExecutor(progress=False).run(plan_suite(models, tasks, run_settings(tmp_path, "local"), seeds=2))
+    remote = RayExecutor(retries=0, progress=False).run(plan_suite(models, tasks, run_settings(tmp_path, "ray"),
+                                                                   seeds=2))
+    assert not local.failed and not remote.failed
+    assert sorted(remote.ran) == sorted(local.ran) and len(remote.ran) == 4 + 20
+    here = f":{os.getpid()}"
+    assert all(not r.worker.endswith(here) for r in remote.results)  # every job ran in a Ray worker
+    assert len({r.worker for r in remote.results}) >= 2  # ... spread over several
+    a, b = records(tmp_path / "local"), records(tmp_path / "ray")
+    assert sorted(a) == sorted(b) and len(a) == 20
+    for path in a:
+        assert a[path]["metrics"] == b[path]["metrics"], path
+        assert a[path]["upstream"]["fingerprint"] == b[path]["upstream"]["fingerprint"]
+        assert a[path]["protocol"]["chosen"] == b[path]["protocol"]["chosen"]
+    assert sum(bool(r["timing"]["embed_s"]) for r in b.values()) >= 4  # extraction time reaches the records
+    # a rerun with two records lost does exactly those two probes (the cache is warm)
+    lost = sorted(b)[:2]
+    for path in lost:
+        (tmp_path / "ray" / path).unlink()
+    plan = plan_suite(models, tasks, run_settings(tmp_path, "ray"), seeds=2)
+    assert len(plan.jobs) == 2 and all(j.kind == "probe" for j in plan.jobs)
+    rerun = RayExecutor(progress=False).run(plan)
+    assert sorted(rerun.ran) == sorted(plan.ids())
+    assert records(tmp_path / "ray").keys() == b.keys()
+
+
+def test_a_job_that_raises_is_retried_then_reported_while_the_others_finish(cluster, tmp_path, tasks):
+    plan = plan_suite(["hear:flaky_hear_encoder", "logmel"], tasks, run_settings(tmp_path, "r"), seeds=1)
+    report = RayExecutor(retries=1, progress=False).run(plan)
+    failed = {r.job.id: r for r in report.failed}
+    extractions = {"extract:hear:flaky_hear_encoder:tones", "extract:hear:flaky_hear_encoder:folds"}
+    assert extractions <= set(failed)
+    for job_id in extractions:
+        assert failed[job_id].attempts == 2 and "device lost" in failed[job_id].error
+    assert len(cluster.read_text().split()) == 4  # 2 extractions x (1 try + 1 retry), in the workers
+    assert all(r.attempts == 0 for r in failed.values() if r.job.kind == "probe")  # never started
+    assert len(failed) == 2 + 1 + 4
+    done = records(tmp_path / "r")
+    assert len(done) == 1 + 4 and all(r["upstream"]["name"] == "logmel" for r in done.values())
