@@ -102,6 +102,38 @@ def test_batched_lbfgs_solves_each_row_and_stops_each_on_its_own():
     assert iterations[0] < iterations[2]  # the well-conditioned row left the batch first
 
 
+def two_loop_direction(g, pairs, gamma):
+    """Nocedal & Wright's algorithm 7.4 for one point: pairs (s, y) oldest first, H0 = gamma I."""
+    q, alphas = g.clone(), []
+    for s, y in reversed(pairs):
+        a = (s @ q) / (y @ s)
+        q -= a * y
+        alphas.append(a)
+    r = gamma * q
+    for (s, y), a in zip(pairs, reversed(alphas)):
+        r += (a - (y @ r) / (y @ s)) * s
+    return -r
+
+
+@pytest.mark.parametrize("it", [0, 1, 4, 10, 23])
+def test_compact_lbfgs_direction_equals_the_two_loop_recursion(it):
+    from benchmark.lbfgs import _direction
+    gen = torch.Generator().manual_seed(it)
+    A, m, P = 3, 10, 7
+    B = torch.randn(P, P, generator=gen, dtype=torch.float64)
+    S = torch.randn(A, m, P, generator=gen, dtype=torch.float64)
+    Y = S @ (B @ B.T + P * torch.eye(P, dtype=torch.float64))  # positive curvature: y = H s
+    rho = 1 / (S * Y).sum(2)
+    rho[1, 2] = rho[2, (it - 1) % m] = 0  # rejected pairs: skipped
+    gamma = torch.tensor([1.0, 0.5, 2.0], dtype=torch.float64)
+    g = torch.randn(A, P, generator=gen, dtype=torch.float64)
+    got = _direction(g, S, Y, rho, gamma, it)
+    for a in range(A):
+        slots = [(it - min(it, m) + k) % m for k in range(min(it, m))]  # ring buffer, oldest first
+        pairs = [(S[a, j], Y[a, j]) for j in slots if rho[a, j] != 0]
+        torch.testing.assert_close(got[a], two_loop_direction(g[a], pairs, gamma[a]))
+
+
 @pytest.mark.parametrize("kind", ["softmax", "sigmoid"])
 def test_analytic_logistic_gradient_matches_autograd(kind):
     from benchmark.lbfgs import logistic
