@@ -61,7 +61,8 @@ def rows(board: Board) -> list[list[str]]:
             f"{r['clips_per_s']:.0f}" + (f" ({r['device']})" if r["device"] else "")
         out.append([rank_text(r), entry, fmt(r["overall"]), *(fmt(r[d]) for d in DOMAINS),
                     *(cell_text(board, entry, t) for t in board.tasks), params_text(r["params"]), speed,
-                    r["compute"] or "—", r["date"] or "—", ", ".join(r["not_separable_from"]) or "—"])
+                    r["compute"] if isinstance(r["compute"], str) else "—",  # NaN where others have compute
+                    r["date"] or "—", ", ".join(r["not_separable_from"]) or "—"])
     return out
 
 

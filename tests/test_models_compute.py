@@ -99,3 +99,16 @@ def test_checkpoints_without_recorded_compute_rebuild_it_from_the_train_state(ru
     upstream = load_upstream(f"ckpt:{old}")
     assert upstream.earbench_name == "eat-tiny"
     assert upstream.pretraining["steps"] == 5 and upstream.pretraining["samples"] == 20
+
+
+def test_leaderboard_renders_entries_with_and_without_pretraining_compute(tmp_path):
+    """A board mixing pre-trained checkpoints (upstream.pretraining) and baselines without it renders."""
+    from leaderboard.markdown import render
+    from test_leaderboard import write_record
+    write_record(tmp_path, "logmel", "mini-kws", 0.5)
+    write_record(tmp_path, "eat-tiny", "mini-kws", 0.6, pretraining={"steps": 565, "samples": 4520})
+    write_record(tmp_path, "eat-tiny@init", "mini-kws", 0.4, pretraining={"steps": 0, "samples": 0})
+    text = render(build_from(tmp_path))
+    lines = {line.split(" | ")[1]: line for line in text.splitlines() if line.startswith("| ") and " | " in line}
+    assert "565 steps, 4.52e+03 samples" in lines["eat-tiny"] and "0 steps, 0 samples" in lines["eat-tiny@init"]
+    assert "| — |" in lines["logmel"]
