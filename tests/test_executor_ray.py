@@ -118,3 +118,14 @@ def test_a_job_that_raises_is_retried_then_reported_while_the_others_finish(clus
     assert len(failed) == 2 + 1 + 4
     done = records(tmp_path / "r")
     assert len(done) == 1 + 4 and all(r["upstream"]["name"] == "logmel" for r in done.values())
+
+
+def test_the_command_line_runs_a_suite_on_ray(cluster, tmp_path, tasks, capsys):
+    from helpers import run_cli
+    args = ("run", "-m", "logmel", "-m", "random-cnn", "-t", tasks[0], "--seeds", "2", "--executor", "ray",
+            "--results", str(tmp_path / "r"), "--timings")
+    code, out, err = run_cli(capsys, *args)
+    assert code == 0, err
+    assert "4 record(s)" in out and "2 slot(s); 6 job(s) run" in err
+    code, out, err = run_cli(capsys, *args)  # all done: nothing is planned, the records are reported
+    assert code == 0 and "4 record(s)" in out and "0 job(s) run, 6 already done" in err

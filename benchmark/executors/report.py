@@ -58,8 +58,9 @@ class Report:
             raise EarbenchError(f"{r.job.id}: {r.error}")
 
     def breakdown(self) -> str:
-        """Where the time went: work per job kind, start-up, and idle worker time (dispatch,
-        waiting on a dependency, imbalance at the end)."""
+        """Where the time went: work per job kind, start-up, and idle worker time, split into
+        dispatch (a job's turnaround beyond its own work) and waiting (for a dependency, or
+        for the last jobs while other slots have nothing left)."""
         work: dict[str, list[float]] = defaultdict(list)
         for r in self.results:
             work[r.job.kind].append(r.seconds)
@@ -73,6 +74,9 @@ class Report:
             if work.get(kind):
                 lines.append(f"  {kind:<8} {len(work[kind]):4d} jobs {sum(work[kind]):7.1f} s of work "
                              f"(mean {sum(work[kind]) / len(work[kind]):.2f} s, max {max(work[kind]):.2f} s)")
-        lines.append(f"  idle worker time    {max(run_s * self.slots - busy, 0.0):7.1f} s "
-                     f"(dispatch, dependencies, imbalance)")
+        idle = max(run_s * self.slots - busy, 0.0)
+        dispatch = sum(max(r.turnaround_s - r.seconds, 0.0) for r in self.results)
+        lines.append(f"  idle worker time    {idle:7.1f} s: dispatch {min(dispatch, idle):.1f} s (shipping jobs, "
+                     f"starting and importing in workers), waiting {max(idle - dispatch, 0.0):.1f} s "
+                     f"(dependencies, imbalance at the end)")
         return "\n".join(lines)

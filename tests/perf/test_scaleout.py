@@ -5,8 +5,8 @@ goes (extraction, probes, start-up, idle workers) from the per-job wall times.
 
 The suite: mini-kws, mini-speaker, mini-instrument, mini-scenes (the mini suite's `small`
 build, `EARBENCH_MINI_SIZE`), models logmel and random-cnn, linear probe, 3 seeds, run
-in the order local, ray, ray, local (so that drift in the machine's load hits both alike);
-all four must give identical records. Before timing, one planning pass reads every audio
+in a symmetric order (`ORDER`: drift in the machine's load hits every variant alike); all
+runs must give identical records. Before timing, one planning pass reads every audio
 file (content digests), so that no run profits from another's warm page cache.
 Set `EARBENCH_PERF_REPORT=path.md` to keep the table.
 """
@@ -19,6 +19,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+import torch
 
 from benchmark.executors import LocalExecutor
 from benchmark.plan import RunSettings, plan_suite
@@ -28,6 +29,10 @@ TASKS = ["mini-kws", "mini-speaker", "mini-instrument", "mini-scenes"]
 MODELS = ["logmel", "random-cnn"]
 SEEDS = 3
 SLOTS = 2
+#: local-1t: in-process with one torch thread, the control that separates Ray's parallelism
+#: from the cost of intra-op threading on a busy machine
+ORDER = ("local", "local-1t", "ray", "ray", "local-1t", "local")
+LABELS = {"local": "local (in-process)", "local-1t": "local, 1 torch thread", "ray": f"ray ({SLOTS} workers)"}
 
 
 def timed(executor, settings: RunSettings) -> tuple[float, float, object]:
@@ -45,6 +50,11 @@ def per_kind(report) -> dict[str, tuple[int, float]]:
     return {k: (len(v), sum(v)) for k, v in sums.items()}
 
 
+def dispatch_s(report) -> float:
+    """Turnaround beyond the job's own work: shipping it, and a fresh worker's imports."""
+    return sum(max(r.turnaround_s - r.seconds, 0.0) for r in report.results)
+
+
 def test_local_against_ray_on_a_small_suite(tmp_path, monkeypatch):
     ray = pytest.importorskip("ray")
     from benchmark.executors.ray import RayExecutor
@@ -56,13 +66,18 @@ def test_local_against_ray_on_a_small_suite(tmp_path, monkeypatch):
     monkeypatch.setenv("EARBENCH_MINI_SIZE", size)
     plan_suite(MODELS, TASKS, RunSettings(results=tmp_path / "warmup", cache_root=tmp_path / "warmup"), seeds=1)
 
-    runs = []  # local, ray, ray, local: drift in the machine's load hits both alike
-    for k, name in enumerate(("local", "ray", "ray", "local")):
+    runs = []  # symmetric order: drift in the machine's load hits every variant alike
+    threads = torch.get_num_threads()
+    for k, name in enumerate(ORDER):
         settings = RunSettings(results=tmp_path / f"results-{k}", cache_root=tmp_path / f"cache-{k}", progress=False)
-        executor = (LocalExecutor(progress=False) if name == "local"
-                    else RayExecutor(num_cpus=SLOTS, retries=0, progress=False))
+        executor = (RayExecutor(num_cpus=SLOTS, retries=0, progress=False) if name == "ray"
+                    else LocalExecutor(progress=False))
         load = os.getloadavg()[0]
-        plan_s, wall, report = timed(executor, settings)
+        torch.set_num_threads(1 if name == "local-1t" else threads)
+        try:
+            plan_s, wall, report = timed(executor, settings)
+        finally:
+            torch.set_num_threads(threads)
         assert not report.failed
         metrics = {str(p.relative_to(settings.results)): json.loads(p.read_text())["metrics"]
                    for p in settings.results.rglob("*.json")}
@@ -77,11 +92,12 @@ def test_local_against_ray_on_a_small_suite(tmp_path, monkeypatch):
         kinds = per_kind(report)
         busy = sum(s for _, s in kinds.values())
         run_s = report.wall_s - report.startup_s
-        label = "local (in-process)" if name == "local" else f"ray ({SLOTS} workers)"
+        label = LABELS[name]
         rows.append(f"| {label} | {wall:.1f} | {plan_s:.1f} | {report.startup_s:.1f} | "
                     f"{kinds['extract'][1]:.1f} ({kinds['extract'][0]}) | {kinds['probe'][1]:.1f} ({kinds['probe'][0]}) | "
-                    f"{max(run_s * report.slots - busy, 0.0):.1f} | {len(metrics)} | {load:.1f} |")
-    mean = {name: sum(r[2] for r in runs if r[0] == name) / 2 for name in ("local", "ray")}
+                    f"{max(run_s * report.slots - busy, 0.0):.1f} | {dispatch_s(report):.1f} | {len(metrics)} | "
+                    f"{load:.1f} |")
+    mean = {name: sum(r[2] for r in runs if r[0] == name) / ORDER.count(name) for name in LABELS}
     by_pair = defaultdict(lambda: defaultdict(list))
     for name, _, _, report, _, _ in runs:
         for r in report.results:
@@ -89,23 +105,23 @@ def test_local_against_ray_on_a_small_suite(tmp_path, monkeypatch):
                 by_pair[r.job.task + " / " + r.job.upstream][name].append(r.seconds)
     table = "\n".join([
         f"suite: {', '.join(TASKS)} x {', '.join(MODELS)}, linear, {SEEDS} seeds (mini size {size}); "
-        f"{os.cpu_count()} CPUs, torch threads in-process {__import__('torch').get_num_threads()}, "
-        f"1 per Ray worker; order local, ray, ray, local, each from a cold cache",
+        f"{os.cpu_count()} CPUs, torch threads in-process {threads} (local-1t: 1), "
+        f"1 per Ray worker; order {', '.join(ORDER)}, each from a cold cache",
         "",
         "| executor | wall s | planning s | start-up s | extraction s of work (jobs) | probes s of work (jobs) "
-        "| idle worker s | records | load avg at start |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| idle worker s | of which dispatch s | records | load avg at start |",
+        "|---|---|---|---|---|---|---|---|---|---|",
         *rows,
         "",
-        f"mean wall: local {mean['local']:.1f} s, ray {mean['ray']:.1f} s (speed-up {mean['local'] / mean['ray']:.2f}x)",
+        f"mean wall: local {mean['local']:.1f} s, local with 1 torch thread {mean['local-1t']:.1f} s, "
+        f"ray {mean['ray']:.1f} s (ray's speed-up over local: {mean['local'] / mean['ray']:.2f}x)",
         "",
-        "| extraction job | local s (2 runs) | ray s (2 runs) |",
-        "|---|---|---|",
-        *[f"| {pair} | {' / '.join(f'{x:.1f}' for x in t['local'])} | {' / '.join(f'{x:.1f}' for x in t['ray'])} |"
+        "| extraction job | " + " | ".join(f"{LABELS[n]} s (2 runs)" for n in LABELS) + " |",
+        "|---|---|---|---|",
+        *[f"| {pair} | " + " | ".join(" / ".join(f"{x:.1f}" for x in t[n]) for n in LABELS) + " |"
           for pair, t in sorted(by_pair.items())],
         "",
-        *[f"{name} run {k + 1} breakdown:\n{r[3].breakdown()}" for k, (name, *_), r in
-          zip(range(4), runs, runs)],
+        *[f"{r[0]} run {k + 1} breakdown:\n{r[3].breakdown()}" for k, r in enumerate(runs)],
     ])
     print("\n" + table)
     if os.environ.get("EARBENCH_PERF_REPORT"):
