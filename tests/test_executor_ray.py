@@ -129,3 +129,24 @@ def test_the_command_line_runs_a_suite_on_ray(cluster, tmp_path, tasks, capsys):
     assert "4 record(s)" in out and "2 slot(s); 6 job(s) run" in err
     code, out, err = run_cli(capsys, *args)  # all done: nothing is planned, the records are reported
     assert code == 0 and "4 record(s)" in out and "0 job(s) run, 6 already done" in err
+
+
+def test_a_rerun_after_an_interrupted_ray_suite_does_only_the_missing_jobs(cluster, tmp_path, tasks):
+    run = run_settings(tmp_path, "r")
+    first = plan_suite(["logmel", "random-cnn"], tasks, run, seeds=2)
+    finished = []
+
+    def interrupt_after_six(result):
+        finished.append(result.job.id)
+        if len(finished) == 6:
+            raise KeyboardInterrupt  # as Ctrl-C in the driver: in-flight jobs are cancelled
+
+    with pytest.raises(KeyboardInterrupt):
+        RayExecutor(progress=False).run(first, on_result=interrupt_after_six)
+    second = plan_suite(["logmel", "random-cnn"], tasks, run, seeds=2)
+    missing = set(first.ids()) - set(finished)
+    # at most the two jobs in flight at the interruption may have finished before their cancellation
+    assert set(second.ids()) <= missing and len(second.ids()) >= len(missing) - 2
+    report = RayExecutor(progress=False).run(second)
+    assert sorted(report.ran) == sorted(second.ids()) and not report.failed
+    assert len(report.records) == 20 and len(records(tmp_path / "r")) == 20

@@ -37,6 +37,9 @@ class InProcess:
     def result(self, handle: int) -> JobResult:
         return self.done.pop(handle)
 
+    def cancel(self, handles: list[int]) -> None:
+        """Nothing runs in the background in-process."""
+
 
 def _pin(devices: Any, threads: int) -> None:
     """Pool initializer: give this worker one device of its own and its share of the cores."""
@@ -68,6 +71,10 @@ class ProcessPool:
 
     def result(self, handle: Future) -> JobResult:
         return handle.result()
+
+    def cancel(self, handles: list[Future]) -> None:
+        for handle in handles:
+            handle.cancel()  # queued ones; running ones end with the pool
 
     def close(self) -> None:
         self.pool.shutdown(cancel_futures=True)

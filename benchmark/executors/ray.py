@@ -47,6 +47,12 @@ class RayBackend:
     def result(self, handle: Any) -> JobResult:
         return self.ray.get(handle)
 
+    def cancel(self, handles: list[Any]) -> None:
+        """Stop jobs still running on the cluster (an interrupted extraction keeps its
+        finished shards, and the kernel drops its cache lock)."""
+        for handle in handles:
+            self.ray.cancel(handle, force=True)
+
     def close(self) -> None:
         if self.started_here:
             self.ray.shutdown()

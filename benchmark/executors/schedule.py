@@ -23,6 +23,8 @@ class Backend(Protocol):
 
     def result(self, handle: Any) -> JobResult: ...
 
+    def cancel(self, handles: list[Any]) -> None: ...
+
 
 def schedule(plan: Plan, backend: Backend, *, retries: int = 0, progress: bool = True,
              on_result: Callable[[JobResult], None] | None = None, started: float | None = None) -> Report:
@@ -51,33 +53,37 @@ def schedule(plan: Plan, backend: Backend, *, retries: int = 0, progress: bool =
             handle = backend.submit(job, extract_s.get(job.after or "", 0.0))
             in_flight[handle] = (job, attempt, time.perf_counter())
 
-        while pending or in_flight:
-            for job in list(pending):
-                if len(in_flight) >= backend.slots:
-                    break
-                if job.after in failed:
-                    pending.remove(job)
-                    finish(JobResult(job, False, error=f"not run: {job.after} failed", harness_error=True,
-                                     attempts=0))
-                elif job.after is None or job.after in succeeded:
-                    pending.remove(job)
-                    start(job, 1)
-            if not in_flight:  # nothing can start: a dependency that is neither planned nor done
-                for job in pending:
-                    finish(JobResult(job, False, error=f"not run: {job.after} is not planned", attempts=0))
-                pending.clear()
-                continue
-            for handle in backend.wait(list(in_flight)):
-                job, attempt, submitted = in_flight.pop(handle)
-                try:
-                    result = backend.result(handle)
-                except Exception as err:  # noqa: BLE001 - the worker itself died or was lost
-                    result = JobResult(job, False, error=f"worker lost: {type(err).__name__}: {err}")
-                result.attempts = attempt
-                result.turnaround_s = time.perf_counter() - submitted
-                if not result.ok and not result.harness_error and attempt <= retries:
-                    start(job, attempt + 1)
+        try:
+            while pending or in_flight:
+                for job in list(pending):
+                    if len(in_flight) >= backend.slots:
+                        break
+                    if job.after in failed:
+                        pending.remove(job)
+                        finish(JobResult(job, False, error=f"not run: {job.after} failed", harness_error=True,
+                                         attempts=0))
+                    elif job.after is None or job.after in succeeded:
+                        pending.remove(job)
+                        start(job, 1)
+                if not in_flight:  # nothing can start: a dependency that is neither planned nor done
+                    for job in pending:
+                        finish(JobResult(job, False, error=f"not run: {job.after} is not planned", attempts=0))
+                    pending.clear()
                     continue
-                finish(result)
+                for handle in backend.wait(list(in_flight)):
+                    job, attempt, submitted = in_flight.pop(handle)
+                    try:
+                        result = backend.result(handle)
+                    except Exception as err:  # noqa: BLE001 - the worker itself died or was lost
+                        result = JobResult(job, False, error=f"worker lost: {type(err).__name__}: {err}")
+                    result.attempts = attempt
+                    result.turnaround_s = time.perf_counter() - submitted
+                    if not result.ok and not result.harness_error and attempt <= retries:
+                        start(job, attempt + 1)
+                        continue
+                    finish(result)
+        except BaseException:  # Ctrl-C (or a bug here): stop what still runs; finished work is kept
+            backend.cancel(list(in_flight))
+            raise
     report.wall_s = time.perf_counter() - started
     return report
