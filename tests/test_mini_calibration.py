@@ -22,10 +22,17 @@ def test_pitch_chance_reads_the_pitch_column(tmp_path):
     assert chance(task, "pitch_acc") == pytest.approx(0.5)
 
 
-def test_map_chance_is_the_mean_prevalence(tmp_path):
-    # prevalences: dog 2/3, cat 1/3, car 1/3 -> mean 4/9
+def test_map_chance_is_the_expected_ap_of_a_random_ranking(tmp_path):
+    # 3 clips. dog (2 positives): rankings put them at ranks {1,2}, {1,3}, {2,3} -> AP 1, 5/6,
+    # 7/12, mean 29/36; cat and car (1 positive): ranks 1, 2, 3 -> AP 1, 1/2, 1/3, mean 11/18
     task = write_test(tmp_path / "tags", "path,labels\na.wav,dog\nb.wav,dog;cat\nc.wav,car\n")
-    assert chance(task, "mAP") == pytest.approx(4 / 9)
+    assert chance(task, "mAP") == pytest.approx((29 / 36 + 2 * 11 / 18) / 3)
+
+
+def test_expected_random_ap_tends_to_the_prevalence():
+    from tasks.mini.calibration import expected_random_ap
+    assert expected_random_ap(4000, 400) == pytest.approx(0.1, abs=0.002)
+    assert expected_random_ap(5, 5) == pytest.approx(1.0)
 
 
 def test_recall_chance_is_k_over_the_test_clips(tmp_path):

@@ -6,13 +6,14 @@ the built task's own test labels, so a generator change can be checked against b
 
     python -m tasks.mini.calibration RESULTS [--size small] [--model logmel ...]
 
-Chance is the best label-blind guess: the majority class for accuracy, the mean class
-prevalence for mAP (a constant score ranks items at random), 0.5 for EER, k/N for R@k,
-1.0 for WER (an empty transcript) and 0 for event F1 (no detection).
+Chance is the best label-blind guess: the majority class for accuracy, the expected mAP of
+a random ranking (exact, per class; above the class prevalence on small test sets), 0.5
+for EER, k/N for R@k, 1.0 for WER (an empty transcript) and 0 for event F1 (no detection).
 """
 from __future__ import annotations
 
 import argparse
+from math import lgamma, exp
 from pathlib import Path
 
 import pandas as pd
@@ -28,6 +29,18 @@ def _test_manifest(task_dir: Path) -> pd.DataFrame:
     return pd.read_csv(task_dir / "test.csv", keep_default_na=False)
 
 
+def _log_comb(n: int, k: int) -> float:
+    return lgamma(n + 1) - lgamma(k + 1) - lgamma(n - k + 1)
+
+
+def expected_random_ap(n: int, m: int) -> float:
+    """Exact expected average precision of a random ranking of n items with m positives:
+    the k-th positive lands at rank j with probability C(j-1, k-1) C(n-j, m-k) / C(n, m)."""
+    total = _log_comb(n, m)
+    return sum(k / j * exp(_log_comb(j - 1, k - 1) + _log_comb(n - j, m - k) - total)
+               for k in range(1, m + 1) for j in range(k, n - m + k + 1)) / m
+
+
 def chance(task_dir: Path, metric: str) -> float | None:
     """The score of a label-blind guess on the task's test split, for its main metric."""
     test = _test_manifest(task_dir)
@@ -37,7 +50,8 @@ def chance(task_dir: Path, metric: str) -> float | None:
     if metric == "mAP":
         labels = test["labels"].str.split(";")
         classes = sorted({c for row in labels for c in row if c})
-        return float(sum(labels.map(lambda row, c=c: c in row).mean() for c in classes) / len(classes))
+        positives = [int(labels.map(lambda row, c=c: c in row).sum()) for c in classes]
+        return sum(expected_random_ap(len(labels), m) for m in positives) / len(classes)
     if metric == "eer":
         return 0.5
     if metric.startswith("r@"):  # text-to-audio: k of the N test clips
