@@ -66,7 +66,7 @@ def chance(task_dir: Path, metric: str) -> float | None:
 def calibration_table(results: Path, size: str, models: list[str] | None = None) -> pd.DataFrame:
     """One row per mini task: its main metric, chance, and each model's mean test score."""
     records = load_records(results)
-    records = records[records["task"].isin(MINI_TASKS) & (records["protocol"] == "linear")]
+    records = records[records["task"].isin(MINI_TASKS) & (records["protocol"] == "linear") & (records["layer"] == "last")]
     if models:
         records = records[records["model"].isin(models)]
     means = records.groupby(["task", "model"])["score"].agg(["mean", "std", "count"]).reset_index()
