@@ -80,13 +80,17 @@ def escape(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def pipe_table(head: list[str], body: list[list[str]]) -> str:
+    """A GitHub Markdown table of text cells (pipes escaped)."""
+    lines = ["| " + " | ".join(map(escape, head)) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(map(escape, row)) + " |" for row in body]
+    return "\n".join(lines)
+
+
 def markdown_table(board: Board) -> str:
     if board.entries.empty:
         return "_no result records_\n"
-    head = columns(board)
-    lines = ["| " + " | ".join(map(escape, head)) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join(map(escape, row)) + " |" for row in rows(board)]
-    return "\n".join(lines) + "\n"
+    return pipe_table(columns(board), rows(board)) + "\n"
 
 
 def render(board: Board) -> str:

@@ -20,6 +20,7 @@ import pandas as pd
 
 from benchmark.folder_task import load_folder_task
 from leaderboard.direction import direction
+from leaderboard.markdown import pipe_table
 from leaderboard.records import load_records
 from tasks.mini import MINI_TASKS
 from tasks.mini_tasks import mini_root
@@ -86,9 +87,7 @@ def markdown(table: pd.DataFrame) -> str:
     def text(value: object) -> str:
         return "" if value is None or (isinstance(value, float) and pd.isna(value)) else \
             f"{value:.3f}" if isinstance(value, float) else str(value)
-    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
-    lines += ["| " + " | ".join(text(v) for v in row) + " |" for row in table.itertuples(index=False)]
-    return "\n".join(lines)
+    return pipe_table(list(table.columns), [[text(v) for v in row] for row in table.itertuples(index=False)])
 
 
 def main() -> None:
