@@ -64,21 +64,41 @@ def grid_ctc_loss(logits: torch.Tensor, mask: torch.Tensor, targets: tuple[torch
     return (per_item / lengths.repeat(G).clamp_min(1)).view(G, b).mean(1)
 
 
+def stack_frames(x: torch.Tensor, mask: torch.Tensor, stack: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Concatenate every `stack` consecutive frames: [b, T, D] -> [b, ceil(T/stack), stack*D].
+
+    An output frame is valid when its first input frame is; the padding is zeros.
+    """
+    if stack == 1:
+        return x, mask
+    b, T, D = x.shape
+    pad = -T % stack
+    x = torch.nn.functional.pad(x * mask[..., None], (0, 0, 0, pad))
+    return x.reshape(b, (T + pad) // stack, stack * D), mask[:, ::stack]
+
+
 class BiLSTMHead(torch.nn.Module):
     """SUPERB's ASR downstream: project, 2 bidirectional LSTM layers, linear to characters.
 
     SUPERB uses 1024 units per direction; the default here is smaller so that a CPU run of
     a small task stays short (`-o hidden=1024` restores it). With `layers=L` the input is
     all hidden states and a softmax weighting of them is learned (SUPERB's Featurizer).
+    `stack` concatenates consecutive frames first, so that a 10 ms upstream is read at the
+    20 ms rate of SUPERB's upstreams (half the LSTM steps; characters still fit).
     """
 
     def __init__(self, dim: int, out: int, hidden: int = 256, num_layers: int = 2, dropout: float = 0.2,
-                 layers: int | None = None) -> None:
+                 layers: int | None = None, stack: int = 1) -> None:
         super().__init__()
+        self.stack = stack
         self.mix = torch.nn.Parameter(torch.zeros(layers)) if layers else None
-        self.lstm = torch.nn.LSTM(dim, hidden, num_layers=num_layers, bidirectional=True, batch_first=True,
+        self.lstm = torch.nn.LSTM(stack * dim, hidden, num_layers=num_layers, bidirectional=True, batch_first=True,
                                   dropout=dropout if num_layers > 1 else 0.0)
         self.out = torch.nn.Linear(2 * hidden, out)
+
+    def output_mask(self, mask: torch.Tensor) -> torch.Tensor:
+        """The valid output frames of inputs with `mask`."""
+        return mask[:, ::self.stack]
 
     def layer_weights(self) -> list[float] | None:
         return None if self.mix is None else [round(float(w), 4) for w in self.mix.detach().softmax(0)]
@@ -86,6 +106,7 @@ class BiLSTMHead(torch.nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         if self.mix is not None:  # [b, T, L, D] -> [b, T, D]
             x = torch.einsum("l,btld->btd", self.mix.softmax(0), x)
+        x, mask = stack_frames(x, mask, self.stack)
         lengths = mask.sum(1).cpu()
         packed = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
         out, _ = self.lstm(packed)

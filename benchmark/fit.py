@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterable
 import torch
 
 from benchmark.probe import small_work_threads
+from benchmark.progress import progress_bar
 
 
 def autocast(device: torch.device) -> contextlib.AbstractContextManager:
@@ -44,6 +45,15 @@ def _fit_module(module: torch.nn.Module, param_groups: list[dict], batches: Call
     gen = torch.Generator().manual_seed(seed)
     optimizer = AdamW(param_groups, weight_decay=weight_decay)
     params = [p for group in param_groups for p in group["params"]]
+    with progress_bar(f"training {type(module).__name__}", max_epochs) as advance:
+        return _epochs(module, optimizer, params, gen, batches, step_loss, validate, max_epochs, patience,
+                       clip_norm, on_epoch, advance)
+
+
+def _epochs(module: torch.nn.Module, optimizer: AdamW, params: list[torch.Tensor], gen: torch.Generator,
+            batches: Callable[[torch.Generator], Iterable[Any]], step_loss: Callable[[Any], torch.Tensor],
+            validate: Callable[[], float], max_epochs: int, patience: int, clip_norm: float | None,
+            on_epoch: Callable[[int, float], None] | None, advance: Callable[..., None]) -> dict:
     best_score, best_epoch = -float("inf"), 0
     best_state = copy.deepcopy(module.state_dict())
     step = 0
@@ -69,7 +79,8 @@ def _fit_module(module: torch.nn.Module, param_groups: list[dict], batches: Call
         if score > best_score:
             best_score, best_epoch = score, epoch
             best_state = copy.deepcopy(module.state_dict())
-        elif epoch - best_epoch >= patience:
+        advance(valid=f"{score:.4g}", best=f"{best_score:.4g}@{best_epoch}")
+        if epoch > best_epoch and epoch - best_epoch >= patience:
             break
     module.load_state_dict(best_state)
     module.eval()

@@ -59,3 +59,18 @@ def test_bilstm_head_learns_a_weighting_of_layers():
     assert out.shape == (2, 7, 5)
     assert head.layer_weights() == pytest.approx([1 / 3] * 3, abs=1e-4)
     torch.testing.assert_close(head(x[1:2, :4], mask[1:, :4])[0], out[1, :4])  # padding does not leak
+
+
+def test_bilstm_stacks_frames_to_superb_rate_and_masks_the_output():
+    from benchmark.ctc import stack_frames
+    x = torch.arange(2 * 5 * 2, dtype=torch.float32).reshape(2, 5, 2)
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], dtype=torch.bool)
+    stacked, out_mask = stack_frames(x, mask, 2)
+    assert stacked.shape == (2, 3, 4)
+    assert stacked[0, 0].tolist() == x[0, :2].flatten().tolist()
+    assert stacked[0, 2].tolist() == [8.0, 9.0, 0.0, 0.0]  # the odd last frame is zero-padded
+    assert stacked[1, 1].tolist() == [14.0, 15.0, 0.0, 0.0]  # padding frames never leak in
+    assert out_mask.sum(1).tolist() == [3, 2]
+    head = BiLSTMHead(2, 4, hidden=3, stack=2).eval()
+    assert head(x, mask).shape == (2, 3, 4)
+    assert head.output_mask(mask).tolist() == out_mask.tolist()

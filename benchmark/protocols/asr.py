@@ -21,6 +21,8 @@ from benchmark.protocols.heads import HeadConfig, Sequences, config_for, fit_hea
 ASR_BATCH_ITEMS = 32
 #: a smaller L2 grid than clip heads (each grid point's CTC loss costs as much as a whole clip head)
 CTC_WEIGHT_DECAYS = (1e-4, 1e-2)
+#: the frame rate of SUPERB's upstreams; the BiLSTM stacks finer frames up to it
+SUPERB_HOP_MS = 20.0
 
 
 def transcripts(part: Part) -> list[str]:
@@ -35,10 +37,15 @@ def decode_grid(head: torch.nn.Module, inputs: Sequences, vocab: CharVocabulary,
             x, mask = inputs.batch(torch.arange(start, min(start + chunk, len(inputs))))
             logits = head(x, mask)
             logits = logits if logits.ndim == 4 else logits[None]
-            lengths = mask.sum(1).tolist()
+            lengths = output_mask(head, mask).sum(1).tolist()
             decoded = [[vocab.decode(ids) for ids in greedy(g, lengths)] for g in logits]
             texts = decoded if texts is None else [a + b for a, b in zip(texts, decoded)]
     return texts or []
+
+
+def output_mask(head: torch.nn.Module, mask: torch.Tensor) -> torch.Tensor:
+    """Valid output frames: heads that change the frame rate say how (BiLSTMHead.output_mask)."""
+    return head.output_mask(mask) if hasattr(head, "output_mask") else mask
 
 
 def asr_metrics(names: tuple[str, ...], references: list[str], hypotheses: list[str]) -> dict[str, float]:
@@ -90,7 +97,8 @@ def run_bilstm(ctx: RunContext, plan: dict[str, list[str]], seed: int) -> tuple[
     (train, valid, test), vocab, (x_train, x_valid, x_test), encoded = prepare(ctx, plan, seed)
     torch.manual_seed(seed)
     hidden, lr = ctx.option("hidden", 256), ctx.option("lr", 1e-3)
-    head = BiLSTMHead(x_train.dim, len(vocab), hidden=hidden, layers=x_train.layers)
+    stack = ctx.option("stack", max(1, round(SUPERB_HOP_MS / ctx.upstream.hop_ms)))
+    head = BiLSTMHead(x_train.dim, len(vocab), hidden=hidden, layers=x_train.layers, stack=stack)
     batch_items = ctx.option("batch_size", ASR_BATCH_ITEMS)
     references = transcripts(valid)
 
@@ -100,15 +108,15 @@ def run_bilstm(ctx: RunContext, plan: dict[str, list[str]], seed: int) -> tuple[
 
     def step_loss(batch: tuple) -> torch.Tensor:
         (x, mask), target = batch
-        return grid_ctc_loss(head(x, mask)[None], mask, target)[0]
+        return grid_ctc_loss(head(x, mask)[None], head.output_mask(mask), target)[0]
 
     def validate() -> float:
         return -METRICS.get("cer")(references, decode_grid(head, x_valid, vocab)[0])
 
     chosen = fit_module(head, [{"params": list(head.parameters()), "lr": lr}], batches, step_loss, validate,
-                        seed=seed, max_epochs=ctx.option("max_epochs", 100), patience=ctx.option("patience", 15))
+                        seed=seed, max_epochs=ctx.option("max_epochs", 40), patience=ctx.option("patience", 10))
     hypotheses = decode_grid(head, x_test, vocab)[0]
-    chosen = {"lr": lr, "hidden": hidden, "epochs": chosen["epochs"], "valid_cer": -chosen["valid_score"],
+    chosen = {"lr": lr, "hidden": hidden, "stack": stack, "epochs": chosen["epochs"], "valid_cer": -chosen["valid_score"],
               "vocabulary": len(vocab)}
     if head.layer_weights() is not None:
         chosen["layer_weights"] = head.layer_weights()

@@ -9,6 +9,9 @@ the built task's own test labels, so a generator change can be checked against b
 Chance is the best label-blind guess: the majority class for accuracy, the expected mAP of
 a random ranking (exact, per class; above the class prevalence on small test sets), 0.5
 for EER, k/N for R@k, 1.0 for WER (an empty transcript) and 0 for event F1 (no detection).
+
+Scores come from linear probes on the last layer, except for ASR: a linear CTC head on
+single frames cannot spell, so the literature's probe (SUPERB's BiLSTM) calibrates mini-asr.
 """
 from __future__ import annotations
 
@@ -24,6 +27,10 @@ from leaderboard.markdown import pipe_table
 from leaderboard.records import load_records
 from tasks.mini import MINI_TASKS
 from tasks.mini_tasks import mini_root
+
+
+#: the probe each task is calibrated with, where it is not the linear one
+CALIBRATION_PROTOCOL = {"mini-asr": "bilstm"}
 
 
 def _test_manifest(task_dir: Path) -> pd.DataFrame:
@@ -67,7 +74,8 @@ def chance(task_dir: Path, metric: str) -> float | None:
 def calibration_table(results: Path, size: str, models: list[str] | None = None) -> pd.DataFrame:
     """One row per mini task: its main metric, chance, and each model's mean test score."""
     records = load_records(results)
-    records = records[records["task"].isin(MINI_TASKS) & (records["protocol"] == "linear") & (records["layer"] == "last")]
+    wanted = records["task"].map(lambda task: CALIBRATION_PROTOCOL.get(task, "linear"))
+    records = records[records["task"].isin(MINI_TASKS) & (records["protocol"] == wanted) & (records["layer"] == "last")]
     if models:
         records = records[records["model"].isin(models)]
     means = records.groupby(["task", "model"])["score"].agg(["mean", "std", "count"]).reset_index()
@@ -75,7 +83,7 @@ def calibration_table(results: Path, size: str, models: list[str] | None = None)
     for name in MINI_TASKS:
         task_dir = mini_root(size) / name
         spec = load_folder_task(task_dir)
-        row = {"task": name, "family": spec.family, "metric": spec.main_metric,
+        row = {"task": name, "family": spec.family, "probe": CALIBRATION_PROTOCOL.get(name, "linear"), "metric": spec.main_metric,
                "better": "higher" if direction(spec.main_metric).higher_is_better else "lower", "chance": chance(task_dir, spec.main_metric)}
         for _, cell in means[means["task"] == name].iterrows():
             row[cell["model"]] = f"{cell['mean']:.3f} ± {0 if pd.isna(cell['std']) else cell['std']:.3f} (n={cell['count']})"
