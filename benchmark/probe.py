@@ -253,7 +253,8 @@ def fit_lbfgs(head: GridHead, points: Sequence[dict], inputs: tuple, target: Any
     best point on valid by (score, then lower loss). For heads whose objective is (close to)
     convex: the linear probe is L2-regularised logistic regression, solved as scikit-learn
     solves it, one L-BFGS problem per L2 penalty, all at once (with analytic gradients for
-    a plain linear head; autograd for a learned layer weighting)."""
+    a plain linear head, solved in numpy on CPU: `lbfgs.fit_logistic`; autograd for a
+    learned layer weighting)."""
     from benchmark import lbfgs
 
     before = torch.get_num_threads()
@@ -267,11 +268,11 @@ def fit_lbfgs(head: GridHead, points: Sequence[dict], inputs: tuple, target: Any
                  and loss in (grid_cross_entropy, grid_bce))
         if plain:
             kind = "softmax" if loss is grid_cross_entropy else "sigmoid"
-            value_and_grad = lbfgs.logistic(inputs[0], target, head.weights[0].shape[-1],
-                                            head.weight_decay.to(theta), kind)
+            theta, iterations = lbfgs.fit_logistic(theta, inputs[0], target, head.weights[0].shape[-1],
+                                                   head.weight_decay.to(theta), kind, max_iter=max_iter)
         else:
             value_and_grad = _autograd_objective(head, params, inputs, target, loss, theta)
-        theta, iterations = lbfgs.minimize(theta, value_and_grad, max_iter=max_iter)
+            theta, iterations = lbfgs.minimize(theta, value_and_grad, max_iter=max_iter)
         _write(params, theta)
         with torch.no_grad():
             scores, losses = (torch.as_tensor(t, dtype=torch.float64).cpu() for t in validate(head))
