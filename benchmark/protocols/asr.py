@@ -96,7 +96,7 @@ def run_bilstm(ctx: RunContext, plan: dict[str, list[str]], seed: int) -> tuple[
     """SUPERB's BiLSTM CTC head (one model, Adam, early stopping on valid CER)."""
     (train, valid, test), vocab, (x_train, x_valid, x_test), encoded = prepare(ctx, plan, seed)
     torch.manual_seed(seed)
-    hidden, lr = ctx.option("hidden", 256), ctx.option("lr", 1e-3)
+    hidden, lr = ctx.option("hidden", 128), ctx.option("lr", 2e-3)
     stack = ctx.option("stack", max(1, round(SUPERB_HOP_MS / ctx.upstream.hop_ms)))
     head = BiLSTMHead(x_train.dim, len(vocab), hidden=hidden, layers=x_train.layers, stack=stack)
     batch_items = ctx.option("batch_size", ASR_BATCH_ITEMS)
@@ -114,7 +114,7 @@ def run_bilstm(ctx: RunContext, plan: dict[str, list[str]], seed: int) -> tuple[
         return -METRICS.get("cer")(references, decode_grid(head, x_valid, vocab)[0])
 
     chosen = fit_module(head, [{"params": list(head.parameters()), "lr": lr}], batches, step_loss, validate,
-                        seed=seed, max_epochs=ctx.option("max_epochs", 40), patience=ctx.option("patience", 10))
+                        seed=seed, max_epochs=ctx.option("max_epochs", 30), patience=ctx.option("patience", 8))
     hypotheses = decode_grid(head, x_test, vocab)[0]
     chosen = {"lr": lr, "hidden": hidden, "stack": stack, "epochs": chosen["epochs"], "valid_cer": -chosen["valid_score"],
               "vocabulary": len(vocab)}
