@@ -53,3 +53,19 @@ def test_markdown_has_a_row_per_task():
     import pandas as pd
     text = markdown(pd.DataFrame([{"task": "a", "chance": 0.5}, {"task": "b", "chance": None}]))
     assert text.splitlines() == ["| task | chance |", "|---|---|", "| a | 0.500 |", "| b |  |"]
+
+
+def test_asr_is_calibrated_with_the_bilstm_and_the_rest_with_linear_probes():
+    import pandas as pd
+    from tasks.mini.calibration import calibration_records
+    records = pd.DataFrame([
+        {"task": "mini-asr", "protocol": "linear", "layer": "last", "model": "m"},
+        {"task": "mini-asr", "protocol": "bilstm", "layer": "last", "model": "m"},
+        {"task": "mini-kws", "protocol": "linear", "layer": "last", "model": "m"},
+        {"task": "mini-kws", "protocol": "knn", "layer": "last", "model": "m"},
+        {"task": "mini-kws", "protocol": "linear", "layer": "weighted", "model": "m"},
+        {"task": "esc50", "protocol": "linear", "layer": "last", "model": "m"},
+    ])
+    kept = calibration_records(records)
+    assert list(zip(kept["task"], kept["protocol"], kept["layer"])) == [
+        ("mini-asr", "bilstm", "last"), ("mini-kws", "linear", "last")]

@@ -71,11 +71,15 @@ def chance(task_dir: Path, metric: str) -> float | None:
     return None
 
 
+def calibration_records(records: pd.DataFrame) -> pd.DataFrame:
+    """The records each mini task is calibrated with: last-layer linear probes, ASR's BiLSTM."""
+    wanted = records["task"].map(lambda task: CALIBRATION_PROTOCOL.get(task, "linear"))
+    return records[records["task"].isin(MINI_TASKS) & (records["protocol"] == wanted) & (records["layer"] == "last")]
+
+
 def calibration_table(results: Path, size: str, models: list[str] | None = None) -> pd.DataFrame:
     """One row per mini task: its main metric, chance, and each model's mean test score."""
-    records = load_records(results)
-    wanted = records["task"].map(lambda task: CALIBRATION_PROTOCOL.get(task, "linear"))
-    records = records[records["task"].isin(MINI_TASKS) & (records["protocol"] == wanted) & (records["layer"] == "last")]
+    records = calibration_records(load_records(results))
     if models:
         records = records[records["model"].isin(models)]
     means = records.groupby(["task", "model"])["score"].agg(["mean", "std", "count"]).reset_index()
