@@ -133,15 +133,8 @@ def test_numpy_minimize_solves_each_row_and_stops_each_on_its_own():
 
 @pytest.mark.parametrize("it", [0, 1, 4, 10, 23])
 def test_two_loop_equals_the_compact_direction(it):
-    gen = torch.Generator().manual_seed(it)
-    A, m, P = 3, 10, 7
-    B = torch.randn(P, P, generator=gen, dtype=torch.float64)
-    S = torch.randn(A, m, P, generator=gen, dtype=torch.float64)
-    Y = S @ (B @ B.T + P * torch.eye(P, dtype=torch.float64))
-    rho = 1 / (S * Y).sum(2)
-    rho[1, 2] = rho[2, (it - 1) % m] = 0  # rejected pairs
-    gamma = torch.tensor([1.0, 0.5, 2.0], dtype=torch.float64)
-    g = torch.randn(A, P, generator=gen, dtype=torch.float64)
+    from test_protocols_heads import lbfgs_history
+    g, S, Y, rho, gamma = lbfgs_history(it)
     ref = lbfgs._direction(g, S, Y, rho, gamma, it)
     got = lbfgs._two_loop(g.numpy(), S.transpose(0, 1).numpy(), Y.transpose(0, 1).numpy(), rho.T.numpy(),
                           gamma.numpy(), it)

@@ -115,18 +115,26 @@ def two_loop_direction(g, pairs, gamma):
     return -r
 
 
-@pytest.mark.parametrize("it", [0, 1, 4, 10, 23])
-def test_compact_lbfgs_direction_equals_the_two_loop_recursion(it):
-    from benchmark.lbfgs import _direction
+def lbfgs_history(it: int) -> tuple[torch.Tensor, ...]:
+    """A gradient and L-BFGS ring buffers after `it` steps: g [A, P], S and Y [A, m, P] with
+    positive curvature (y = H s), rho [A, m] with two rejected pairs, gamma [A]."""
     gen = torch.Generator().manual_seed(it)
     A, m, P = 3, 10, 7
     B = torch.randn(P, P, generator=gen, dtype=torch.float64)
     S = torch.randn(A, m, P, generator=gen, dtype=torch.float64)
-    Y = S @ (B @ B.T + P * torch.eye(P, dtype=torch.float64))  # positive curvature: y = H s
+    Y = S @ (B @ B.T + P * torch.eye(P, dtype=torch.float64))
     rho = 1 / (S * Y).sum(2)
     rho[1, 2] = rho[2, (it - 1) % m] = 0  # rejected pairs: skipped
     gamma = torch.tensor([1.0, 0.5, 2.0], dtype=torch.float64)
     g = torch.randn(A, P, generator=gen, dtype=torch.float64)
+    return g, S, Y, rho, gamma
+
+
+@pytest.mark.parametrize("it", [0, 1, 4, 10, 23])
+def test_compact_lbfgs_direction_equals_the_two_loop_recursion(it):
+    from benchmark.lbfgs import _direction
+    g, S, Y, rho, gamma = lbfgs_history(it)
+    (A, m, _) = S.shape
     got = _direction(g, S, Y, rho, gamma, it)
     for a in range(A):
         slots = [(it - min(it, m) + k) % m for k in range(min(it, m))]  # ring buffer, oldest first
