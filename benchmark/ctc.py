@@ -12,6 +12,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from benchmark.bilstm import BiLSTM
+
 BLANK = 0
 
 
@@ -77,28 +79,38 @@ def stack_frames(x: torch.Tensor, mask: torch.Tensor, stack: int) -> tuple[torch
     return x.reshape(b, (T + pad) // stack, stack * D), mask[:, ::stack]
 
 
+def ctc_infeasible(targets: Sequence[Sequence[int]], frames: Sequence[int]) -> float:
+    """The fraction of items whose CTC path cannot fit: a blank must separate repeated
+    characters, so a target needs len + repeats frames. Such items contribute no gradient."""
+    short = [len(t) + sum(a == b for a, b in zip(t, t[1:])) > n for t, n in zip(targets, frames)]
+    return sum(short) / max(len(short), 1)
+
+
 class BiLSTMHead(torch.nn.Module):
-    """SUPERB's ASR downstream: project, 2 bidirectional LSTM layers, linear to characters.
+    """SUPERB's ASR downstream: 2 bidirectional LSTM layers, linear to characters.
 
     SUPERB uses 1024 units per direction; the protocol's default (128) keeps a CPU run of a
-    small task within minutes per epoch (`-o hidden=1024` restores SUPERB's). With `layers=L` the input is
+    small task within minutes (`-o hidden=1024` restores SUPERB's). With `layers=L` the input is
     all hidden states and a softmax weighting of them is learned (SUPERB's Featurizer).
-    `stack` concatenates consecutive frames first, so that a 10 ms upstream is read at the
-    20 ms rate of SUPERB's upstreams (half the LSTM steps; characters still fit).
+    The LSTM reads SUPERB's 20 ms frame rate: `stack` concatenates consecutive frames of a
+    finer upstream (half the LSTM steps at 10 ms; characters still fit), `upsample` repeats
+    each frame of a coarser one (a 160 ms patch encoder has fewer frames than an utterance has
+    characters, which no CTC path can spell; the LSTM's state tells the repeats apart).
     """
 
     def __init__(self, dim: int, out: int, hidden: int = 128, num_layers: int = 2, dropout: float = 0.2,
-                 layers: int | None = None, stack: int = 1) -> None:
+                 layers: int | None = None, stack: int = 1, upsample: int = 1) -> None:
         super().__init__()
-        self.stack = stack
+        if stack > 1 and upsample > 1:
+            raise ValueError(f"BiLSTMHead: stack={stack} and upsample={upsample}; a frame rate is changed one way")
+        self.stack, self.upsample = stack, upsample
         self.mix = torch.nn.Parameter(torch.zeros(layers)) if layers else None
-        self.lstm = torch.nn.LSTM(stack * dim, hidden, num_layers=num_layers, bidirectional=True, batch_first=True,
-                                  dropout=dropout if num_layers > 1 else 0.0)
+        self.lstm = BiLSTM(stack * dim, hidden, num_layers, dropout if num_layers > 1 else 0.0)
         self.out = torch.nn.Linear(2 * hidden, out)
 
     def output_mask(self, mask: torch.Tensor) -> torch.Tensor:
         """The valid output frames of inputs with `mask`."""
-        return mask[:, ::self.stack]
+        return mask[:, ::self.stack].repeat_interleave(self.upsample, dim=1)
 
     def layer_weights(self) -> list[float] | None:
         return None if self.mix is None else [round(float(w), 4) for w in self.mix.detach().softmax(0)]
@@ -106,9 +118,6 @@ class BiLSTMHead(torch.nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         if self.mix is not None:  # [b, T, L, D] -> [b, T, D]
             x = torch.einsum("l,btld->btd", self.mix.softmax(0), x)
-        x, mask = stack_frames(x, mask, self.stack)
-        lengths = mask.sum(1).cpu()
-        packed = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-        out, _ = self.lstm(packed)
-        out, _ = torch.nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
-        return self.out(out)
+        lengths = self.output_mask(mask).sum(1)
+        x = stack_frames(x, mask, self.stack)[0].repeat_interleave(self.upsample, dim=1)
+        return self.out(self.lstm(x, lengths))

@@ -27,6 +27,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from benchmark.padding import reverse_prefix
+
 CHUNK = 16
 MAX_DECAY = 5.0  # per step; CHUNK * MAX_DECAY = 80 < log(float32 max) = 88
 
@@ -58,14 +60,6 @@ def selective_scan(x: torch.Tensor, dt: torch.Tensor, A: torch.Tensor, B: torch.
     states = (local + decay * h0).view(b, chunks * CHUNK, d, n)[:, :length]
     y = torch.einsum("bldn,bln->bld", states, C[:, :length])
     return y + x[:, :length] * D.float()
-
-
-def reverse_prefix(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """Reverse the first `lengths[b]` tokens of each row of `x` [B, N, D]; padding stays put."""
-    n = x.shape[1]
-    pos = torch.arange(n, device=x.device)[None, :]
-    index = torch.where(pos < lengths[:, None], lengths[:, None] - 1 - pos, pos)
-    return torch.gather(x, 1, index[..., None].expand(-1, -1, x.shape[-1]))
 
 
 class Direction(nn.Module):

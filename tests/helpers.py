@@ -66,3 +66,20 @@ def run_cli(capsys, *args: str) -> tuple[int, str, str]:
         sys.argv = old
     captured = capsys.readouterr()
     return code, captured.out, captured.err
+
+
+class Coarse(torch.nn.Module):
+    """Log-mel averaged over `factor` frames: a coarse upstream (10·factor ms), like a patch encoder."""
+
+    sample_rate = 16000
+
+    def __init__(self, factor: int) -> None:
+        super().__init__()
+        self.inner, self.factor, self.hop_ms = LogMel(), factor, 10.0 * factor
+
+    def forward(self, audio: torch.Tensor, lengths: torch.Tensor) -> Encoded:
+        out = self.inner(audio, lengths)
+        h = out.hidden_states[-1]
+        T = h.shape[1] // self.factor * self.factor
+        pooled = h[:, :T].reshape(h.shape[0], -1, self.factor, h.shape[-1]).mean(2)
+        return Encoded([pooled], (out.lengths // self.factor).clamp_min(1))

@@ -12,7 +12,8 @@ from models.kmeans import assign, kmeans
 from models.quantizer import GumbelQuantizer, RandomProjectionQuantizer, gumbel_temperature
 from models.recipes import build_objective
 from models.spans import masked_index, span_mask
-from models.ssm import reverse_prefix, selective_scan
+from benchmark.padding import reverse_prefix
+from models.ssm import selective_scan
 from models.trainer import TrainSettings, pretrain
 
 

@@ -6,11 +6,14 @@ error rate and scored on test with the task's metrics (WER, CER through jiwer).
 """
 from __future__ import annotations
 
+import math
+import warnings
 from typing import Any
 
 import torch
 
-from benchmark.ctc import BiLSTMHead, CharVocabulary, greedy, grid_ctc_loss, targets_of
+from benchmark.ctc import BiLSTMHead, CharVocabulary, ctc_infeasible, greedy, grid_ctc_loss, targets_of
+from benchmark.errors import ProtocolError
 from benchmark.fit import fit_module
 from benchmark.metrics import METRICS
 from benchmark.probe import minibatches
@@ -24,7 +27,7 @@ ASR_BATCH_ITEMS = 32
 BILSTM_BATCH_ITEMS = 16
 #: a smaller L2 grid than clip heads (each grid point's CTC loss costs as much as a whole clip head)
 CTC_WEIGHT_DECAYS = (1e-4, 1e-2)
-#: the frame rate of SUPERB's upstreams; the BiLSTM stacks finer frames up to it
+#: the frame rate of SUPERB's upstreams; the BiLSTM stacks finer frames up to it and repeats coarser ones
 SUPERB_HOP_MS = 20.0
 
 
@@ -55,6 +58,21 @@ def asr_metrics(names: tuple[str, ...], references: list[str], hypotheses: list[
     return {name: METRICS.get(name)(references, hypotheses) for name in names}
 
 
+def check_feasible(ctx: RunContext, encoded: list[list[int]], frames: list[int], protocol: str) -> float:
+    """The fraction of training transcripts too long for their output frames (they teach
+    nothing): an error when it is all of them, a warning when some."""
+    short = ctc_infeasible(encoded, frames)
+    where = f"{ctx.task.name} with {ctx.upstream_name} ({ctx.upstream.hop_ms:g} ms frames, {protocol} probe)"
+    if short == 1.0:
+        raise ProtocolError(f"{where}: every training transcript has more characters than output frames, so no "
+                         f"CTC alignment exists; use --protocol bilstm, which repeats frames up to "
+                         f"{SUPERB_HOP_MS:g} ms")
+    if short > 0:
+        warnings.warn(f"{where}: {short:.0%} of training transcripts are longer than their frames and "
+                      f"are not learnt from", stacklevel=2)
+    return short
+
+
 def prepare(ctx: RunContext, plan: dict[str, list[str]], seed: int) -> tuple:
     ctx.require_frames()
     train, valid, test = (ctx.part(plan, role, seed) for role in ("train", "valid", "test"))
@@ -75,6 +93,7 @@ def run_ctc_grid(ctx: RunContext, plan: dict[str, list[str]], seed: int, kind: s
                         ctx.option("max_epochs", 300), ctx.option("patience", 30),
                         ctx.option("batch_size", ASR_BATCH_ITEMS) * 64, converge=False, solver="adam")
     references = transcripts(valid)
+    infeasible = check_feasible(ctx, encoded, x_train.lengths.tolist(), kind)
 
     def loss(out: torch.Tensor, target: Any) -> torch.Tensor:
         mask, flat_lengths = target
@@ -92,7 +111,8 @@ def run_ctc_grid(ctx: RunContext, plan: dict[str, list[str]], seed: int, kind: s
                     valid_outputs=lambda h, inputs: decode_grid(h, inputs, vocab))
     hypotheses = decode_grid(fit.head, x_test, vocab)[0]
     fit.chosen["valid_cer"] = -fit.chosen.pop("valid_score")
-    return asr_metrics(ctx.task.metrics, transcripts(test), hypotheses), {**fit.chosen, "vocabulary": len(vocab)}
+    return asr_metrics(ctx.task.metrics, transcripts(test), hypotheses), {**fit.chosen, "vocabulary": len(vocab),
+                                                                          "ctc_infeasible": infeasible}
 
 
 def run_bilstm(ctx: RunContext, plan: dict[str, list[str]], seed: int) -> tuple[dict[str, float], dict]:
@@ -101,7 +121,10 @@ def run_bilstm(ctx: RunContext, plan: dict[str, list[str]], seed: int) -> tuple[
     torch.manual_seed(seed)
     hidden, lr = ctx.option("hidden", 128), ctx.option("lr", 2e-3)
     stack = ctx.option("stack", max(1, round(SUPERB_HOP_MS / ctx.upstream.hop_ms)))
-    head = BiLSTMHead(x_train.dim, len(vocab), hidden=hidden, layers=x_train.layers, stack=stack)
+    upsample = ctx.option("upsample", max(1, math.ceil(ctx.upstream.hop_ms / SUPERB_HOP_MS - 1e-6)))
+    head = BiLSTMHead(x_train.dim, len(vocab), hidden=hidden, layers=x_train.layers, stack=stack, upsample=upsample)
+    frames = head.output_mask(torch.arange(int(x_train.lengths.max()))[None] < torch.as_tensor(x_train.lengths)[:, None])
+    infeasible = check_feasible(ctx, encoded, frames.sum(1).tolist(), "bilstm")
     batch_items = ctx.option("batch_size", BILSTM_BATCH_ITEMS)
     references = transcripts(valid)
 
@@ -119,8 +142,8 @@ def run_bilstm(ctx: RunContext, plan: dict[str, list[str]], seed: int) -> tuple[
     chosen = fit_module(head, [{"params": list(head.parameters()), "lr": lr}], batches, step_loss, validate,
                         seed=seed, max_epochs=ctx.option("max_epochs", 30), patience=ctx.option("patience", 15))
     hypotheses = decode_grid(head, x_test, vocab)[0]
-    chosen = {"lr": lr, "hidden": hidden, "stack": stack, "epochs": chosen["epochs"], "valid_cer": -chosen["valid_score"],
-              "vocabulary": len(vocab)}
+    chosen = {"lr": lr, "hidden": hidden, "stack": stack, "upsample": upsample, "epochs": chosen["epochs"],
+              "valid_cer": -chosen["valid_score"], "vocabulary": len(vocab), "ctc_infeasible": infeasible}
     if head.layer_weights() is not None:
         chosen["layer_weights"] = head.layer_weights()
     return asr_metrics(ctx.task.metrics, transcripts(test), hypotheses), chosen
