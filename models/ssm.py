@@ -44,20 +44,21 @@ def selective_scan(x: torch.Tensor, dt: torch.Tensor, A: torch.Tensor, B: torch.
         x, dt = F.pad(x, (0, 0, 0, pad)), F.pad(dt, (0, 0, 0, pad))
         B, C = F.pad(B, (0, 0, 0, pad)), F.pad(C, (0, 0, 0, pad))
     chunks = (length + pad) // CHUNK
+    # cumulative sums within each chunk as one matmul with a triangle of ones (torch's
+    # cumsum along a middle dimension is several times slower on CPU)
+    tri = torch.ones(CHUNK, CHUNK, device=x.device).tril()
     log_decay = (dt[..., None] * A.float()).clamp_min(-MAX_DECAY)  # [b, L, d, n], <= 0
-    log_decay = log_decay.view(b, chunks, CHUNK, d, n)
-    cum = log_decay.cumsum(2)  # within each chunk
-    u = (dt * x)[..., None] * B[:, :, None, :]  # [b, L, d, n]
-    u = u.view(b, chunks, CHUNK, d, n)
-    decay = torch.exp(cum)  # decay from the chunk start to each step
-    local = decay * torch.cumsum(u * torch.exp(-cum), dim=2)  # states from a zero start of the chunk
+    cum = torch.matmul(tri, log_decay.view(b * chunks, CHUNK, d * n))
+    u = ((dt * x)[..., None] * B[:, :, None, :]).view(b * chunks, CHUNK, d * n)  # [b, L, d, n]
+    summed = torch.matmul(tri, u * torch.exp(-cum)).view(b, chunks, CHUNK, d, n)
+    decay = torch.exp(cum).view(b, chunks, CHUNK, d, n)  # decay from the chunk start to each step
     carried = []
     h = x.new_zeros(b, d, n)
     for c in range(chunks):
         carried.append(h)
-        h = local[:, c, -1] + decay[:, c, -1] * h
-    h0 = torch.stack(carried, 1)[:, :, None]  # [b, chunks, 1, d, n]
-    states = (local + decay * h0).view(b, chunks * CHUNK, d, n)[:, :length]
+        h = decay[:, c, -1] * (summed[:, c, -1] + h)
+    h0 = torch.stack(carried, 1)[:, :, None]  # [b, chunks, 1, d, n]: the state entering each chunk
+    states = ((summed + h0) * decay).view(b, chunks * CHUNK, d, n)[:, :length]
     y = torch.einsum("bldn,bln->bld", states, C[:, :length])
     return y + x[:, :length] * D.float()
 
