@@ -65,8 +65,8 @@ def check_feasible(ctx: RunContext, encoded: list[list[int]], frames: list[int],
     where = f"{ctx.task.name} with {ctx.upstream_name} ({ctx.upstream.hop_ms:g} ms frames, {protocol} probe)"
     if short == 1.0:
         raise ProtocolError(f"{where}: every training transcript has more characters than output frames, so no "
-                         f"CTC alignment exists; use --protocol bilstm, which repeats frames up to "
-                         f"{SUPERB_HOP_MS:g} ms")
+                            f"CTC alignment exists; use --protocol bilstm, which repeats frames up to "
+                            f"{SUPERB_HOP_MS:g} ms")
     if short > 0:
         warnings.warn(f"{where}: {short:.0%} of training transcripts are longer than their frames and "
                       f"are not learnt from", stacklevel=2)
@@ -123,8 +123,9 @@ def run_bilstm(ctx: RunContext, plan: dict[str, list[str]], seed: int) -> tuple[
     stack = ctx.option("stack", max(1, round(SUPERB_HOP_MS / ctx.upstream.hop_ms)))
     upsample = ctx.option("upsample", max(1, math.ceil(ctx.upstream.hop_ms / SUPERB_HOP_MS - 1e-6)))
     head = BiLSTMHead(x_train.dim, len(vocab), hidden=hidden, layers=x_train.layers, stack=stack, upsample=upsample)
-    frames = head.output_mask(torch.arange(int(x_train.lengths.max()))[None] < torch.as_tensor(x_train.lengths)[:, None])
-    infeasible = check_feasible(ctx, encoded, frames.sum(1).tolist(), "bilstm")
+    lengths = torch.as_tensor(x_train.lengths)
+    frames = head.output_mask(torch.arange(int(lengths.max()))[None, :] < lengths[:, None]).sum(1)
+    infeasible = check_feasible(ctx, encoded, frames.tolist(), "bilstm")
     batch_items = ctx.option("batch_size", BILSTM_BATCH_ITEMS)
     references = transcripts(valid)
 
