@@ -7,6 +7,8 @@ this module (to list or look up metrics) stays cheap.
 """
 from __future__ import annotations
 
+import math
+
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -122,9 +124,17 @@ def _sed_eval_overall(kind: str, reference: Events, estimate: Events, **params: 
 
 
 def _event_fms(reference: Events, estimate: Events, **params: Any) -> float:
-    """Overall (micro) event-based F-measure, the number HEAR reports; NaN when nothing
-    at all is detected (sed_eval leaves precision undefined then)."""
-    return _sed_eval_overall("EventBasedMetrics", reference, estimate, **params)["f_measure"]["f_measure"]
+    """Overall (micro) event-based F-measure, the number HEAR reports.
+
+    When nothing at all is detected sed_eval leaves precision (0/0), and so F, undefined;
+    F = 2TP / (2TP + FP + FN) is still 0 then (no hit, every reference event missed), and a
+    system that detects nothing must rank last, not drop out of a leaderboard. NaN remains
+    only when there is nothing to detect and nothing detected.
+    """
+    score = _sed_eval_overall("EventBasedMetrics", reference, estimate, **params)["f_measure"]["f_measure"]
+    if math.isnan(score) and any(len(events) for events in reference.values()):
+        return 0.0
+    return score
 
 
 @metric("event_onset_200ms_fms")

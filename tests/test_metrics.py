@@ -145,10 +145,26 @@ def test_segment_1s_er_by_hand() -> None:
     assert m("segment_1s_er", ref, est) == pytest.approx(5 / 6)
 
 
+def sed_eval_f(reference: dict, estimate: dict) -> float:
+    """sed_eval's own overall event F (onset, 200 ms collar), straight from the library."""
+    import sed_eval
+    scorer = sed_eval.sound_event.EventBasedMetrics(event_label_list=["cat", "dog"], evaluate_onset=True,
+                                                    evaluate_offset=False, t_collar=0.2)
+    for file in sorted({*reference, *estimate}):
+        scorer.evaluate([{"filename": file, "event_onset": a, "event_offset": b, "event_label": c}
+                         for a, b, c in reference.get(file, ())],
+                        [{"filename": file, "event_onset": a, "event_offset": b, "event_label": c}
+                         for a, b, c in estimate.get(file, ())])
+    return scorer.results_overall_metrics()["f_measure"]["f_measure"]
+
+
 def test_sed_perfect_and_empty() -> None:
     assert m("event_onset_200ms_fms", SED_REF, SED_REF) == pytest.approx(1.0)
     assert m("segment_1s_er", SED_REF, SED_REF) == pytest.approx(0.0)
-    assert math.isnan(m("event_onset_200ms_fms", SED_REF, {}))  # precision 0/0, as in sed_eval
+    # nothing detected: sed_eval's F is NaN (precision 0/0); F = 2TP / (2TP + FP + FN) = 0
+    assert math.isnan(sed_eval_f(SED_REF, {}))
+    assert m("event_onset_200ms_fms", SED_REF, {}) == 0.0
+    assert math.isnan(m("event_onset_200ms_fms", {"f1": []}, {}))  # nothing to detect either
     assert m("event_onset_200ms_fms", SED_REF, {"f1": [(0.0, 0.5, "cat")]}) == pytest.approx(0.0)
     assert m("segment_1s_er", SED_REF, {}) == pytest.approx(1.0)  # all deletions
 
