@@ -8,7 +8,6 @@ this module (to list or look up metrics) stays cheap.
 from __future__ import annotations
 
 import math
-
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial

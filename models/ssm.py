@@ -49,7 +49,7 @@ def selective_scan(x: torch.Tensor, dt: torch.Tensor, A: torch.Tensor, B: torch.
     tri = torch.ones(CHUNK, CHUNK, device=x.device).tril()
     log_decay = (dt[..., None] * A.float()).clamp_min(-MAX_DECAY)  # [b, L, d, n], <= 0
     cum = torch.matmul(tri, log_decay.view(b * chunks, CHUNK, d * n))
-    u = ((dt * x)[..., None] * B[:, :, None, :]).view(b * chunks, CHUNK, d * n)  # [b, L, d, n]
+    u = ((dt * x)[..., None] * B[:, :, None, :]).view(b * chunks, CHUNK, d * n)  # the inputs dt B x
     summed = torch.matmul(tri, u * torch.exp(-cum)).view(b, chunks, CHUNK, d, n)
     decay = torch.exp(cum).view(b, chunks, CHUNK, d, n)  # decay from the chunk start to each step
     carried = []
