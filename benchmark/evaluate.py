@@ -1,8 +1,6 @@
 """`evaluate`: the Python equivalent of `earbench run`, returning the result records."""
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -67,18 +65,6 @@ def protocol_settings(ctx: RunContext, protocol: str) -> dict[str, Any]:
     `RunSettings.identity` is the same for a planned run)."""
     return {"name": protocol, "layer": ctx.layer, "pooling": ctx.pooling, "train_fraction": ctx.train_fraction,
             "options": ctx.options}
-
-
-def variant_name(settings: dict[str, Any]) -> str:
-    """The protocol part of a record's path: the name, plus the train fraction and a hash of
-    the options when they differ from the defaults, so that variants never overwrite each other."""
-    name = settings["name"]
-    if settings["train_fraction"] != 1.0:
-        name += f"-frac_{settings['train_fraction']:g}"
-    if settings["options"]:
-        digest = hashlib.sha256(json.dumps(settings["options"], sort_keys=True, default=str).encode()).hexdigest()
-        name += f"-opt_{digest[:8]}"
-    return name
 
 
 def run_one(ctx: RunContext, protocol: str, plan: dict[str, list[str]], seed: int, fold: str | None,

@@ -22,7 +22,7 @@ import torch
 from benchmark.cache import EmbeddingCache
 from benchmark.errors import EarbenchError, ProtocolError
 from benchmark.protocols import PROTOCOLS, RunContext
-from benchmark.results import read_record, record_path
+from benchmark.results import read_record, record_path, variant_name
 from benchmark.task import TaskSpec, load_task
 from benchmark.upstream import fingerprint, load_upstream
 
@@ -148,7 +148,6 @@ def plan_suite(models: Sequence[str | torch.nn.Module], tasks: Sequence[str | Pa
     not apply, ...) raises; otherwise it is collected in `Plan.problems` and the rest is
     planned, so one bad pairing does not stop a suite.
     """
-    from benchmark.evaluate import variant_name
     proto = PROTOCOLS.get(settings.protocol)
     if settings.cache_root is None:
         settings = replace(settings, cache_root=EmbeddingCache().root.resolve())

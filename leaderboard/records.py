@@ -6,7 +6,6 @@ becomes a `Problem` naming the file, and the remaining records are used.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import warnings
@@ -15,7 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-SCHEMA = 1  # the newest record schema this leaderboard reads; equals benchmark.results.SCHEMA (tested)
+from benchmark.results import SCHEMA, variant_name
+
 
 #: what identifies one run: two records with equal keys claim the same run
 RUN_KEY = ["model", "task", "protocol", "layer", "pooling", "seed", "fold"]
@@ -53,19 +53,14 @@ def _number(value: object) -> float | None:
 
 
 def protocol_variant(protocol: dict) -> str:
-    """The protocol name, plus `-frac_F` when it trained on a fraction F of the training
-    split and `-opt_HASH` when it had options: the same text as in the record's path, so
-    label-efficiency or option variants are separate rows and never taken for duplicates."""
-    name = _text(protocol.get("name"), "'protocol.name'")
+    """The protocol variant of a record (`benchmark.results.variant_name`, the text of its
+    path), once its fields are checked: label-efficiency or option variants are separate
+    rows and never taken for duplicates."""
+    _text(protocol.get("name"), "'protocol.name'")
     fraction = protocol.get("train_fraction", 1.0)
     if _number(fraction) is None:
         raise BadRecord(f"'protocol.train_fraction' must be a number, got {fraction!r}")
-    if fraction != 1.0:
-        name += f"-frac_{fraction:g}"
-    if protocol.get("options"):
-        text = json.dumps(protocol["options"], sort_keys=True, default=str)
-        name += f"-opt_{hashlib.sha256(text.encode()).hexdigest()[:8]}"
-    return name
+    return variant_name(protocol)
 
 
 def parse_record(record: object, name: str) -> tuple[dict, list[str]]:
