@@ -99,29 +99,6 @@ def register_task(name: str, factory: Callable[[], TaskSpec] | TaskSpec | None =
     return TASKS.register(name, factory) if factory is not None else TASKS.register(name)
 
 
-def load_task(spec: str | Path | TaskSpec) -> TaskSpec:
-    """A registered task name, `scheme:ARG` (e.g. `hf:OWNER/NAME`), a folder task path or a HEAR task directory."""
-    if isinstance(spec, TaskSpec):
-        return spec
-    scheme, sep, argument = str(spec).partition(":")
-    if sep and str(spec) not in TASKS and scheme in TASK_SCHEMES:
-        return TASK_SCHEMES.get(scheme)(argument)
-    path = Path(spec)
-    if str(spec) not in TASKS and path.is_dir():
-        if (path / "task_metadata.json").exists() and not (path / "task.toml").exists():
-            from benchmark.hear_task import load_hear_task
-            return load_hear_task(path)
-        from benchmark.folder_task import load_folder_task
-        return load_folder_task(path)
-    if str(spec) not in TASKS and (path.suffix or "/" in str(spec)):
-        raise TaskError(f"task {str(spec)!r}: no such folder task (neither task.toml nor task_metadata.json found)")
-    entry = TASKS.get(str(spec))
-    task = entry() if callable(entry) else entry
-    if not isinstance(task, TaskSpec):
-        raise TaskError(f"task {spec!r}: its registration returned {type(task).__name__}, not a TaskSpec")
-    return task
-
-
 def suite_tasks(name: str) -> list[str]:
     entry = SUITES.get(name)
     return list(entry() if callable(entry) else entry)

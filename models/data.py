@@ -87,7 +87,8 @@ def built_folder(name: str) -> Path | None:
 
 
 def _task_files(spec: str) -> list[Path] | None:
-    from benchmark.task import TASKS, load_task
+    from benchmark.task import TASKS
+    from benchmark.sources import load_task
     if spec not in TASKS:
         return None
     task = load_task(spec)

@@ -97,7 +97,7 @@ def main() -> None:
     from benchmark.protocols import PROTOCOLS
     from benchmark.extract import extract
     from benchmark.stats import summarise
-    from benchmark.task import load_task
+    from benchmark.sources import load_task
     from benchmark.upstream import load_upstream
 
     ours = {}

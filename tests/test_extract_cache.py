@@ -6,7 +6,7 @@ from benchmark import evaluate
 from benchmark.cache import EmbeddingCache
 from benchmark.errors import UpstreamError
 from benchmark.extract import ExtractStats, extract
-from benchmark.task import load_task
+from benchmark.sources import load_task
 from helpers import Broken, Counting
 
 

@@ -7,7 +7,7 @@ import pytest
 from benchmark import evaluate
 from benchmark.errors import TaskError
 from benchmark.hear_task import METRIC_NAMES, load_hear_task
-from benchmark.task import load_task
+from benchmark.sources import load_task
 from hear_fixtures import write_hear_event_task, write_hear_scene_task
 
 

@@ -8,7 +8,7 @@ import soundfile as sf
 
 from benchmark import evaluate
 from benchmark.errors import TaskError
-from benchmark.task import load_task
+from benchmark.sources import load_task
 from recipe_fixtures import tone, wav
 from tasks.hf import load_hf_task, parse_spec
 

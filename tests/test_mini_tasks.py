@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from benchmark.task import load_task, suite_tasks
+from benchmark.task import suite_tasks
+from benchmark.sources import load_task
 from helpers import run_cli
 
 

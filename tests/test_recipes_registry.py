@@ -5,7 +5,8 @@ import pytest
 
 import recipe_fixtures as fx
 from benchmark.errors import TaskError
-from benchmark.task import SUITES, TASKS, load_task, suite_tasks
+from benchmark.task import SUITES, TASKS, suite_tasks
+from benchmark.sources import load_task
 from helpers import run_cli
 from tasks.recipes import RECIPES, get_recipe
 from tasks.registry import REAL_TASKS, SUITES as SUITE_LISTS

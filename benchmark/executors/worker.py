@@ -17,7 +17,7 @@ from benchmark.executors.job import run_job
 from benchmark.executors.report import JobResult
 from benchmark.plan import Job, RunSettings
 from benchmark.protocols import RunContext
-from benchmark.task import load_task
+from benchmark.sources import load_task
 from benchmark.upstream import fingerprint, load_upstream
 
 
