@@ -23,8 +23,8 @@ from benchmark.cache import EmbeddingCache
 from benchmark.errors import EarbenchError, ProtocolError
 from benchmark.protocols import PROTOCOLS, RunContext
 from benchmark.results import read_record, record_path, variant_name
-from benchmark.task import TaskSpec
 from benchmark.sources import load_task
+from benchmark.task import TaskSpec
 from benchmark.upstream import fingerprint, load_upstream
 
 #: protocols that never read the embedding cache (they run the encoder themselves)
