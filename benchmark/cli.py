@@ -41,7 +41,7 @@ def guarded(command: Callable[..., None]) -> Callable[..., None]:
 @guarded
 def list_(what: str = typer.Argument(..., help="tasks | models | suites | protocols | metrics | recipes")) -> None:
     """List registered names (built-ins and plugins)."""
-    from benchmark.metrics import METRICS
+    from benchmark.scoring.metrics import METRICS
     from benchmark.protocols import PROTOCOLS
     from benchmark.task import SUITES, TASKS
     from benchmark.registry import Registry
@@ -67,7 +67,7 @@ def list_(what: str = typer.Argument(..., help="tasks | models | suites | protoc
 def check(model: str = typer.Argument(..., help="a registered name, hear:MODULE[:WEIGHTS], ckpt:PATH, ...")) -> None:
     """Validate an upstream against the contract: shapes, lengths, dtype, finiteness, hop,
     determinism and batch independence. Exits 1 if any check fails."""
-    from benchmark.check import check_upstream
+    from benchmark.upstreams.check import check_upstream
     from benchmark.upstream import load_upstream
     upstream = load_upstream(model)
     table = Table(title=f"earbench check {model}")
@@ -121,8 +121,8 @@ def run(
     per seed and fold. Re-running the same command skips finished records and cached
     embeddings, so an interrupted run (Ctrl-C) resumes where it stopped.
     """
-    from benchmark.executors import make_executor
-    from benchmark.plan import RunSettings, plan_suite
+    from benchmark.run.executors import make_executor
+    from benchmark.run.plan import RunSettings, plan_suite
     if not task and not suite:
         raise EarbenchError("give --task or --suite (see `earbench list tasks` and `earbench list suites`)")
     from benchmark.task import suite_tasks
@@ -159,7 +159,7 @@ def run(
 
 
 def parse_layer(layer: str) -> "str | int":
-    from benchmark.evaluate import parse_layer as parse
+    from benchmark.run.evaluate import parse_layer as parse
     return parse(layer)
 
 
@@ -179,7 +179,7 @@ def parse_options(items: List[str]) -> dict:
 
 
 def print_summary(records: list[dict]) -> None:
-    from benchmark.stats import summarise
+    from benchmark.scoring.stats import summarise
     groups: dict[tuple, list[float]] = defaultdict(list)
     for r in records:
         key = (r["upstream"]["name"], r["task"]["name"], protocol_label(r["protocol"]), r["main_metric"])

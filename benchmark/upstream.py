@@ -38,7 +38,7 @@ class Upstream(Protocol):
 UPSTREAMS: Registry[Callable[[], torch.nn.Module]] = Registry("upstream", "earbench.upstreams")
 #: scheme -> loader(argument) for specs like `hear:MODULE`, `ckpt:PATH`, `hf:REPO`
 SCHEMES: Registry[Callable[[str], torch.nn.Module]] = Registry("upstream scheme", "earbench.schemes")
-SCHEMES.register_lazy("hear", "benchmark.hear:load_hear_upstream")
+SCHEMES.register_lazy("hear", "benchmark.upstreams.hear:load_hear_upstream")
 
 
 def register_upstream(name: str, factory: Callable[[], torch.nn.Module] | None = None):  # type: ignore[no-untyped-def]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmark.stats import summarise
+from benchmark.scoring.stats import summarise
 
 VARIANT = ["model", "protocol", "layer", "pooling"]
 

@@ -23,7 +23,7 @@ class Direction:
 
 
 def direction(metric: str) -> Direction:
-    from benchmark.metrics import METRICS
+    from benchmark.scoring.metrics import METRICS
     from benchmark.registry import UnknownNameError
     try:
         higher = METRICS.get(metric).higher_is_better

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark.results import SCHEMA, variant_name
+from benchmark.record import SCHEMA, variant_name
 
 
 #: what identifies one run: two records with equal keys claim the same run
@@ -53,7 +53,7 @@ def _number(value: object) -> float | None:
 
 
 def protocol_variant(protocol: dict) -> str:
-    """The protocol variant of a record (`benchmark.results.variant_name`, the text of its
+    """The protocol variant of a record (`benchmark.record.variant_name`, the text of its
     path), once its fields are checked: label-efficiency or option variants are separate
     rows and never taken for duplicates."""
     _text(protocol.get("name"), "'protocol.name'")

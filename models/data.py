@@ -16,7 +16,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from benchmark.audio import resample
+from benchmark.features.audio import resample
 from benchmark.errors import AudioError, EarbenchError
 from benchmark.storage import home
 
@@ -88,7 +88,7 @@ def built_folder(name: str) -> Path | None:
 
 def _task_files(spec: str) -> list[Path] | None:
     from benchmark.task import TASKS
-    from benchmark.sources import load_task
+    from benchmark.sources.load import load_task
     if spec not in TASKS:
         return None
     task = load_task(spec)

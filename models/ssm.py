@@ -27,7 +27,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from benchmark.padding import reverse_prefix
+from benchmark.heads.padding import reverse_prefix
 
 CHUNK = 16
 MAX_DECAY = 5.0  # per step; CHUNK * MAX_DECAY = 80 < log(float32 max) = 88

@@ -29,7 +29,7 @@ err = Console(stderr=True)
 @guarded
 def list_recipes() -> None:
     """Every recipe, the tasks it prepares, and whether they are prepared in $EARBENCH_HOME/data."""
-    from tasks.recipes import RECIPES, default_out_dir, get_recipe
+    from tasks.datasets import RECIPES, default_out_dir, get_recipe
     table = Table(title=f"dataset recipes (prepared tasks live in {default_out_dir()})")
     for column in ("recipe", "tasks", "prepared", "description"):
         table.add_column(column)
@@ -46,7 +46,7 @@ def download(recipe: str = typer.Argument(..., help="A recipe name (see `earbenc
              target: Path = typer.Option(..., "--target", help="Directory for the archives and the unpacked corpus.")
              ) -> None:
     """Download a corpus's published archives (resumable, checksummed) and unpack them."""
-    from tasks.recipes import get_recipe
+    from tasks.datasets import get_recipe
     r = get_recipe(recipe)
     corpus = r.download(target)
     out.print(f"{r.name}: corpus in {corpus}. Next: earbench data prepare {r.name} --corpus-dir {corpus}")
@@ -60,7 +60,7 @@ def prepare(recipe: str = typer.Argument(..., help="A recipe name (see `earbench
                                                    "(default $EARBENCH_HOME/data, where registered tasks look).")
             ) -> None:
     """Turn a corpus's own layout into earbench folder tasks (validated before they are written)."""
-    from tasks.recipes import get_recipe
+    from tasks.datasets import get_recipe
     r = get_recipe(recipe)
     for path in r.prepare(corpus_dir, out_dir):
         out.print(f"prepared {path.name}: {path}")

@@ -49,7 +49,7 @@ import pandas as pd
 import soundfile as sf
 
 from benchmark.errors import TaskError
-from benchmark.folder_task import load_folder_task
+from benchmark.sources.folder import load_folder_task
 from benchmark.storage import home
 from benchmark.task import FAMILIES, TaskSpec
 
@@ -268,7 +268,7 @@ def build_folder(spec: HFSpec, dsd: Any, out: Path) -> None:
     tables = {role: _rows(spec, dsd[split], out, role) for role, split in plan.items() if split}
     if "data" not in tables and "valid" not in tables:  # hold out 10% of train, by a hash of the row
         train = tables["train"]
-        from tasks.recipes.common import hold_out
+        from tasks.datasets.common import hold_out
         held = pd.Series(hold_out([f"{spec.source}:{i}" for i in train.index], VALID_FRACTION, "hf-valid"),
                          index=train.index)
         tables["train"], tables["valid"] = train[~held], train[held]

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Callable
 
-from benchmark.folder_task import load_folder_task
+from benchmark.sources.folder import load_folder_task
 from benchmark.storage import home
 from benchmark.task import TaskSpec
 

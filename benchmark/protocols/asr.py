@@ -12,13 +12,13 @@ from typing import Any
 
 import torch
 
-from benchmark.ctc import BiLSTMHead, CharVocabulary, ctc_infeasible, greedy, grid_ctc_loss, targets_of
+from benchmark.heads.ctc import BiLSTMHead, CharVocabulary, ctc_infeasible, greedy, grid_ctc_loss, targets_of
 from benchmark.errors import ProtocolError
-from benchmark.fit import fit_module
-from benchmark.metrics import METRICS
-from benchmark.probe import minibatches
+from benchmark.heads.fit import fit_module
+from benchmark.scoring.metrics import METRICS
+from benchmark.heads.grid import minibatches
 from benchmark.protocols.base import Part, RunContext
-from benchmark.protocols.heads import HeadConfig, Sequences, config_for, fit_heads
+from benchmark.protocols.probing import HeadConfig, Sequences, config_for, fit_heads
 
 #: per-item minibatches (items, not frames) and shorter schedules than clip heads: CTC steps cost more
 ASR_BATCH_ITEMS = 32

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from benchmark.audio import duration_s
-from benchmark.cache import EmbeddingCache, Embeddings
+from benchmark.features.audio import duration_s
+from benchmark.features.cache import EmbeddingCache, Embeddings
 from benchmark.errors import ProtocolError
-from benchmark.extract import ExtractStats, extract
+from benchmark.features.extract import ExtractStats, extract
 from benchmark.registry import Registry
 from benchmark.task import TaskSpec
 

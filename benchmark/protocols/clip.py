@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from benchmark.metrics import METRICS
-from benchmark.probe import grid_accuracy, grid_average_precision, grid_bce, grid_cross_entropy
+from benchmark.scoring.metrics import METRICS
+from benchmark.heads.grid import grid_accuracy, grid_average_precision, grid_bce, grid_cross_entropy
 from benchmark.protocols.base import RunContext
-from benchmark.protocols.heads import clip_inputs, config_for, fit_heads, run_inputs
+from benchmark.protocols.probing import clip_inputs, config_for, fit_heads, run_inputs
 
 #: family -> manifest column holding its labels
 LABEL_COLUMN = {"classification": "label", "pitch": "pitch", "tagging": "labels", "speaker_verification": "speaker"}

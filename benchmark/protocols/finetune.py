@@ -16,11 +16,11 @@ import re
 import torch
 import torch.nn.functional as F
 
-from benchmark.audio import bucket_batches, iterate_batches
-from benchmark.extract import device_of, validate_output
-from benchmark.featurizer import WeightedLayerSum
-from benchmark.fit import autocast, fit_module
-from benchmark.probe import grid_accuracy, grid_average_precision
+from benchmark.features.audio import bucket_batches, iterate_batches
+from benchmark.features.extract import device_of, validate_output
+from benchmark.heads.featurizer import WeightedLayerSum
+from benchmark.heads.fit import autocast, fit_module
+from benchmark.heads.grid import grid_accuracy, grid_average_precision
 from benchmark.protocols.base import Part, Protocol, RunContext
 from benchmark.protocols.clip import CLIP_FAMILIES, LABEL_COLUMN, clip_metrics, encode, vocabulary
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from benchmark.probe import grid_accuracy, grid_average_precision
+from benchmark.heads.grid import grid_accuracy, grid_average_precision
 from benchmark.protocols import retrieval, sed, speaker
 from benchmark.protocols.base import Protocol, RunContext
 from benchmark.protocols.clip import LABEL_COLUMN, clip_metrics, encode, vocabulary

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmark.metrics import METRICS
+from benchmark.scoring.metrics import METRICS
 from benchmark.protocols.base import Protocol, RunContext
 from benchmark.protocols.clip import LABEL_COLUMN
 from benchmark.task import TaskSpec

@@ -14,13 +14,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from benchmark.featurizer import WeightedLayerSum
-from benchmark.fit import fit_module
-from benchmark.metrics import METRICS
-from benchmark.probe import minibatches
+from benchmark.heads.featurizer import WeightedLayerSum
+from benchmark.heads.fit import fit_module
+from benchmark.scoring.metrics import METRICS
+from benchmark.heads.grid import minibatches
 from benchmark.protocols.base import Part, RunContext
-from benchmark.protocols.heads import Pooled
-from benchmark.text import BagOfWordsEncoder, WordVocabulary
+from benchmark.protocols.probing import Pooled
+from benchmark.heads.text_encoder import BagOfWordsEncoder, WordVocabulary
 
 EMBEDDING_DIM = 256
 NEIGHBOURS = (1, 3, 5, 10, 20, 50)

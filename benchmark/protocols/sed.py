@@ -14,10 +14,10 @@ import pandas as pd
 import soundfile as sf
 import torch
 
-from benchmark.postprocess import choose, sed_metrics, selection_metric
-from benchmark.probe import grid_average_precision, grid_bce
+from benchmark.heads.postprocess import choose, sed_metrics, selection_metric
+from benchmark.heads.grid import grid_average_precision, grid_bce
 from benchmark.protocols.base import Part, RunContext
-from benchmark.protocols.heads import Pooled, config_for, fit_heads, run_inputs
+from benchmark.protocols.probing import Pooled, config_for, fit_heads, run_inputs
 
 #: at most this many training frames feed the head (evenly strided): frames are highly redundant
 MAX_TRAIN_FRAMES = 200_000

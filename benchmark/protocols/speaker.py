@@ -14,10 +14,10 @@ import torch
 import torch.nn.functional as F
 
 from benchmark.errors import ProtocolError
-from benchmark.metrics import METRICS
-from benchmark.probe import GridHead, fit_grid, grid_points, minibatches, pick_grid
+from benchmark.scoring.metrics import METRICS
+from benchmark.heads.grid import GridHead, fit_grid, grid_points, minibatches, pick_grid
 from benchmark.protocols.base import Part, RunContext
-from benchmark.protocols.heads import Pooled, config_for, run_inputs
+from benchmark.protocols.probing import Pooled, config_for, run_inputs
 
 AM_SCALE, AM_MARGIN = 30.0, 0.2
 EMBEDDING_DIM = 256

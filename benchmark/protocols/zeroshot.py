@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from benchmark.errors import ProtocolError
-from benchmark.extract import extract
+from benchmark.features.extract import extract
 from benchmark.protocols.base import Protocol, RunContext
 from benchmark.protocols.clip import clip_metrics, vocabulary
 from benchmark.protocols.retrieval import queries, retrieval_metrics

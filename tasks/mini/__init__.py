@@ -7,7 +7,7 @@ suite `mini`) plus MINI_CORPUS, an unlabeled pre-training corpus, all determinis
 
 from .build import GENERATOR_VERSION, build_mini
 from .generators import MINI_CORPUS, MINI_TASKS
-from .plan import SIZES
+from .blueprint import SIZES
 from .sources import MissingSourceError
 
 __all__ = ["GENERATOR_VERSION", "MINI_CORPUS", "MINI_TASKS", "SIZES", "MissingSourceError",

@@ -23,7 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from .audio import to_seconds, write_wav
 from .folder import read_provenance, write_folder
 from .generators import GENERATORS, MINI_CORPUS, MINI_TASKS
-from .plan import SIZES, TaskPlan
+from .blueprint import SIZES, Blueprint
 from .scene import Event, Scene, render_batch
 from .sources import locate
 
@@ -59,7 +59,7 @@ def _publish(tmp: Path, final: Path) -> None:
         tmp.rename(final)
 
 
-def plan_task(name: str, size: str, seed: int) -> TaskPlan:
+def plan_task(name: str, size: str, seed: int) -> Blueprint:
     """The plan of task `name`, from a random stream of its own (tasks don't share draws)."""
     return GENERATORS[name](size, np.random.default_rng([seed, zlib.crc32(name.encode())]))
 
@@ -92,7 +92,7 @@ def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _render(out: Path, plans: list[TaskPlan], size: str, seed: int, workers: int | None,
+def _render(out: Path, plans: list[Blueprint], size: str, seed: int, workers: int | None,
             progress: bool) -> None:
     tmps = {p.name: Path(tempfile.mkdtemp(prefix=f".{p.name}.", suffix=".partial", dir=out))
             for p in plans}
@@ -104,7 +104,7 @@ def _render(out: Path, plans: list[TaskPlan], size: str, seed: int, workers: int
         with Progress("{task.description}", BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), disable=not progress) as bar:
             bars = {p.name: bar.add_task(f"{p.name} ({size})", total=len(p.clips)) for p in plans}
-            jobs: dict[Future, TaskPlan] = {
+            jobs: dict[Future, Blueprint] = {
                 pool.submit(_render_job, str(tmps[plan.name]),
                             [(c.path, c.scene) for c in plan.clips[i:i + _BATCH]]): plan
                 for plan in plans for i in range(0, len(plan.clips), _BATCH)

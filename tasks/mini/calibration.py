@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark.folder_task import load_folder_task
+from benchmark.sources.folder import load_folder_task
 from leaderboard.direction import direction
 from leaderboard.markdown import pipe_table
 from leaderboard.records import load_records

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .audio import NOISE_COLORS
-from .plan import seed_of
+from .blueprint import seed_of
 from .scene import Layer, Scene
 
 

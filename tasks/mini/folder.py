@@ -1,4 +1,4 @@
-"""Writing a rendered plan as a folder task (DESIGN.md): task.toml, CSVs, provenance, checksums.
+"""Writing a rendered plan as a folder task (docs/tasks.md): task.toml, CSVs, provenance, checksums.
 
 `checksums.sha256` is written last and covers every other file, in `sha256sum -c`
 format: its presence marks a complete folder, its content proves two builds identical.
@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .audio import SAMPLE_RATE
-from .plan import SPLITS, Clip, TaskPlan
+from .blueprint import SPLITS, Clip, Blueprint
 from .scene import Event
 from .sources import SOURCES, version
 
@@ -39,7 +39,7 @@ def _toml(value: object) -> str:
     return str(value)
 
 
-def rows(plan: TaskPlan, clip: Clip, events: list[Event]) -> list[dict[str, object]]:
+def rows(plan: Blueprint, clip: Clip, events: list[Event]) -> list[dict[str, object]]:
     """The CSV rows of `clip`: a row per event for SED, per list element, or just one."""
     if plan.family == "sed":
         return [{"path": clip.path, "onset": on, "offset": off, "label": label}
@@ -58,7 +58,7 @@ def write_csv(path: Path, table: Sequence[Mapping[str, object]]) -> None:
         writer.writerows(table)
 
 
-def write_folder(root: Path, plan: TaskPlan, events: Mapping[str, list[Event]],
+def write_folder(root: Path, plan: Blueprint, events: Mapping[str, list[Event]],
                  *, size: str, seed: int, generator_version: str, duration_s: float) -> None:
     """Everything but the audio (already rendered under `root`), checksums last."""
     for split in SPLITS:

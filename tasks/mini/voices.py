@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .plan import SPLITS
+from .blueprint import SPLITS
 from .speech import Voice
 
 ENGLISH = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan",

@@ -12,7 +12,7 @@ import time
 import pytest
 import torch
 
-from benchmark.bilstm import BiLSTM
+from benchmark.heads.bilstm import BiLSTM
 
 pytestmark = pytest.mark.perf
 REPEATS = 5

@@ -13,9 +13,9 @@ import pytest
 import soundfile as sf
 import torch
 
-from benchmark.audio import bucket_batches, collate
-from benchmark.cache import EmbeddingCache
-from benchmark.extract import extract, forward
+from benchmark.features.audio import bucket_batches, collate
+from benchmark.features.cache import EmbeddingCache
+from benchmark.features.extract import extract, forward
 from models.baselines import RandomTransformer
 
 pytestmark = pytest.mark.perf

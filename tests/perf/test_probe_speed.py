@@ -22,9 +22,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from benchmark.cache import EmbeddingCache
-from benchmark.extract import extract
-from benchmark.probe import DEFAULT_WEIGHT_DECAYS, train_linear
+from benchmark.features.cache import EmbeddingCache
+from benchmark.features.extract import extract
+from benchmark.heads.grid import DEFAULT_WEIGHT_DECAYS, train_linear
 from models.baselines import LogMel, RandomCNN
 
 pytestmark = pytest.mark.perf

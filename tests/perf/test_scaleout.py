@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from benchmark.executors import LocalExecutor
-from benchmark.plan import RunSettings, plan_suite
+from benchmark.run.executors import LocalExecutor
+from benchmark.run.plan import RunSettings, plan_suite
 
 pytestmark = pytest.mark.perf
 TASKS = ["mini-kws", "mini-speaker", "mini-instrument", "mini-scenes"]
@@ -57,7 +57,7 @@ def dispatch_s(report) -> float:
 
 def test_local_against_ray_on_a_small_suite(tmp_path, monkeypatch):
     ray = pytest.importorskip("ray")
-    from benchmark.executors.ray import RayExecutor
+    from benchmark.run.executors.ray import RayExecutor
     data_home = Path(os.environ.get("EARBENCH_DATA_HOME", Path.home() / ".cache" / "earbench")).expanduser()
     size = os.environ.get("EARBENCH_MINI_SIZE", "small")
     if not all((data_home / "data" / "mini" / size / t / "task.toml").exists() for t in TASKS):

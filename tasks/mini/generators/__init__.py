@@ -1,4 +1,4 @@
-"""One planner per mini task, in suite order: `plan(size, rng) -> TaskPlan`."""
+"""One planner per mini task, in suite order: `plan(size, rng) -> Blueprint`."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..plan import TaskPlan
+from ..blueprint import Blueprint
 from . import asr, instrument, kws, lid, pitch, pretrain, retrieval, scenes, sed, speaker, sv, tagging
 
-GENERATORS: dict[str, Callable[[str, np.random.Generator], TaskPlan]] = {
+GENERATORS: dict[str, Callable[[str, np.random.Generator], Blueprint]] = {
     "mini-kws": kws.plan,
     "mini-lid": lid.plan,
     "mini-speaker": speaker.plan,

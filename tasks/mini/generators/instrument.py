@@ -11,7 +11,7 @@ import numpy as np
 
 from ..conditions import level, recorded
 from ..gm import FAMILIES, RANGES
-from ..plan import SPLITS, Clip, TaskPlan, balanced, clip_path, shuffled, split_sizes
+from ..blueprint import SPLITS, Clip, Blueprint, balanced, clip_path, shuffled, split_sizes
 from ..sounds import Phrase, place
 
 PER_CLASS = {"tiny": 3, "small": 60, "full": 300}
@@ -28,7 +28,7 @@ def _programs(rng: np.random.Generator) -> dict[str, dict[str, tuple[int, ...]]]
     return out
 
 
-def plan(size: str, rng: np.random.Generator) -> TaskPlan:
+def plan(size: str, rng: np.random.Generator) -> Blueprint:
     programs = _programs(rng)
     clips = []
     for split, n in split_sizes(PER_CLASS[size] * len(FAMILIES)).items():
@@ -37,7 +37,7 @@ def plan(size: str, rng: np.random.Generator) -> TaskPlan:
             layers = place(phrase.draw(rng, DURATION - 0.5), float(rng.uniform(0.0, 0.4)), level(rng))
             scene = recorded(rng, layers, duration=DURATION, snr=(10.0, 40.0))
             clips.append(Clip(clip_path(split, i), split, scene, {"label": family}))
-    return TaskPlan(
+    return Blueprint(
         "mini-instrument", "classification",
         "Instrument family (keyboard, mallet, organ, guitar, bass, string, brass, reed, flute, "
         "synth_lead, vocal) of 1-4 note General-MIDI phrases; each split plays different "

@@ -11,7 +11,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..conditions import level, recorded
-from ..plan import Clip, TaskPlan, balanced, clip_path, split_sizes
+from ..blueprint import Clip, Blueprint, balanced, clip_path, split_sizes
 from ..scene import Layer
 from ..sounds import BEDS
 from ..speech import Speech
@@ -34,14 +34,14 @@ def _layers(rng: np.random.Generator, label: str, timbres: tuple[tuple[str, str]
     return [speech]
 
 
-def plan(size: str, rng: np.random.Generator) -> TaskPlan:
+def plan(size: str, rng: np.random.Generator) -> Blueprint:
     timbres = split_timbres(rng)
     clips = []
     for split, n in split_sizes(PER_CLASS[size] * len(LABELS)).items():
         for i, label in enumerate(balanced(rng, LABELS, n)):
             scene = recorded(rng, _layers(rng, label, timbres[split]), duration=1.0)
             clips.append(Clip(clip_path(split, i), split, scene, {"label": label}))
-    return TaskPlan(
+    return Blueprint(
         "mini-kws", "classification",
         "Keyword spotting, SUPERB KS scheme: yes/no/up/down/left/right/on/off/stop/go, "
         "_unknown_ (other words) and _silence_ (background only); 1 s clips; test voices "

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..conditions import level, recorded
 from ..languages import PHRASES
-from ..plan import Clip, TaskPlan, balanced, clip_path, split_sizes
+from ..blueprint import Clip, Blueprint, balanced, clip_path, split_sizes
 from ..scene import Layer
 from ..speech import Speech
 from ..voices import espeak, split_timbres
@@ -27,7 +27,7 @@ def _text(rng: np.random.Generator, language: str) -> str:
     return " ".join(picked)
 
 
-def plan(size: str, rng: np.random.Generator) -> TaskPlan:
+def plan(size: str, rng: np.random.Generator) -> Blueprint:
     timbres = split_timbres(rng)
     clips = []
     for split, n in split_sizes(PER_CLASS[size] * len(LANGUAGES)).items():
@@ -37,7 +37,7 @@ def plan(size: str, rng: np.random.Generator) -> TaskPlan:
             speech = Layer(Speech(_text(rng, language), voice), round(float(rng.uniform(0.05, 0.5)), 3),
                            level(rng))
             clips.append(Clip(clip_path(split, i), split, recorded(rng, [speech]), {"label": language}))
-    return TaskPlan(
+    return Blueprint(
         "mini-lid", "classification",
         f"Spoken language identification over {len(LANGUAGES)} languages (espeak-ng voices, "
         "everyday phrases and numbers); test voice timbres are unseen in train.",

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..conditions import level, recorded
 from ..gm import FAMILIES, Note, pitch_range
-from ..plan import Clip, TaskPlan, clip_path, split_sizes
+from ..blueprint import Clip, Blueprint, clip_path, split_sizes
 from ..scene import Layer
 
 COUNT = {"tiny": 30, "small": 800, "full": 5000}
@@ -27,7 +27,7 @@ def _note(rng: np.random.Generator) -> tuple[Layer, int]:
     return Layer(note, round(float(rng.uniform(0.0, 0.3)), 3), level(rng), length=hold + 0.4), pitch
 
 
-def plan(size: str, rng: np.random.Generator) -> TaskPlan:
+def plan(size: str, rng: np.random.Generator) -> Blueprint:
     clips = []
     seen: set[int] = set()  # valid and test only use pitches that train has
     for split, n in split_sizes(COUNT[size]).items():
@@ -38,7 +38,7 @@ def plan(size: str, rng: np.random.Generator) -> TaskPlan:
             seen.add(pitch)
             scene = recorded(rng, [layer], duration=DURATION, snr=(10.0, 40.0))
             clips.append(Clip(clip_path(split, i), split, scene, {"pitch": pitch}))
-    return TaskPlan(
+    return Blueprint(
         "mini-pitch", "pitch",
         "Pitch (MIDI note number) of single General-MIDI instrument notes from 11 families "
         "(FluidR3 soundfont), 2 s clips with varied velocity, length, room and noise.",

@@ -14,7 +14,7 @@ import numpy as np
 from ..conditions import level, recorded
 from ..languages import PHRASES
 from ..music import song
-from ..plan import Clip, TaskPlan, clip_path
+from ..blueprint import Clip, Blueprint, clip_path
 from ..scene import Layer, Scene
 from ..speech import Speech
 from ..voices import TIMBRES, VARIANTS, espeak, speaker
@@ -48,7 +48,7 @@ def _clip(rng: np.random.Generator, domain: str) -> Scene:
     return scene(rng, SCENARIOS[int(rng.integers(len(SCENARIOS)))])
 
 
-def plan(size: str, rng: np.random.Generator) -> TaskPlan:
+def plan(size: str, rng: np.random.Generator) -> Blueprint:
     total = COUNT[size]
     valid = max(1, round(total * 0.05))
     clips = []
@@ -56,7 +56,7 @@ def plan(size: str, rng: np.random.Generator) -> TaskPlan:
         for i in range(n):
             domain = DOMAINS[int(rng.integers(len(DOMAINS)))]
             clips.append(Clip(clip_path(split, i), split, _clip(rng, domain), {"domain": domain}))
-    return TaskPlan(
+    return Blueprint(
         "mini-pretrain", None,
         "Unlabeled 10 s clips of speech, music and environments for pre-training.",
         ("espeak-ng", "flite", "fluidsynth", "fluid-soundfont-gm", "sonic-pi-samples", "alsa-utils"),

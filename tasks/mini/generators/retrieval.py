@@ -12,7 +12,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..conditions import level, recorded
-from ..plan import Clip, TaskPlan, clip_path, split_sizes
+from ..blueprint import Clip, Blueprint, clip_path, split_sizes
 from ..scene import Layer
 from ..sounds import BEDS_BY_NAME, CLASSES, SoundClass, end, place
 
@@ -76,14 +76,14 @@ def _clip(rng: np.random.Generator) -> tuple[list[Layer], list[str]]:
     return layers, captions
 
 
-def plan(size: str, rng: np.random.Generator) -> TaskPlan:
+def plan(size: str, rng: np.random.Generator) -> Blueprint:
     clips = []
     for split, n in split_sizes(COUNT[size]).items():
         for i in range(n):
             layers, captions = _clip(rng)
             scene = recorded(rng, layers, duration=DURATION, snr=(20.0, 40.0), reverb=0.3)
             clips.append(Clip(clip_path(split, i), split, scene, {"caption": captions}))
-    return TaskPlan(
+    return Blueprint(
         "mini-retrieval", "retrieval",
         "Text-audio retrieval: 8 s clips of 1-3 sound events (in sequence or overlapping, "
         f"sometimes over an ambience), {CAPTIONS} differently phrased captions per clip.",

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..conditions import level
-from ..plan import Clip, TaskPlan, balanced, clip_path, seed_of, split_sizes
+from ..blueprint import Clip, Blueprint, balanced, clip_path, seed_of, split_sizes
 from ..scene import Layer, Scene
 from ..sounds import BEDS_BY_NAME, BY_LABEL, CLASSES, babble, place
 
@@ -80,12 +80,12 @@ def scene(rng: np.random.Generator, scenario: Scenario) -> Scene:
                  noise_level=round(bed_level - float(rng.uniform(0, 20)), 2), seed=seed_of(rng))
 
 
-def plan(size: str, rng: np.random.Generator) -> TaskPlan:
+def plan(size: str, rng: np.random.Generator) -> Blueprint:
     clips = []
     for split, n in split_sizes(PER_CLASS[size] * len(SCENARIOS)).items():
         for i, name in enumerate(balanced(rng, tuple(BY_NAME), n)):
             clips.append(Clip(clip_path(split, i), split, scene(rng, BY_NAME[name]), {"label": name}))
-    return TaskPlan(
+    return Blueprint(
         "mini-scenes", "classification",
         f"Acoustic scene classification over {len(SCENARIOS)} scenes ({', '.join(BY_NAME)}): "
         "10 s mixtures of scene-specific backgrounds, rooms and event pools at varied levels.",

@@ -13,7 +13,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..conditions import level, recorded
-from ..plan import Clip, TaskPlan, clip_path, split_sizes
+from ..blueprint import Clip, Blueprint, clip_path, split_sizes
 from ..scene import Layer
 from ..sounds import BEDS_BY_NAME, BY_LABEL, end, place
 
@@ -41,7 +41,7 @@ def _events(rng: np.random.Generator, labels: tuple[str, ...]) -> list[Layer]:
     return layers
 
 
-def plan(size: str, rng: np.random.Generator) -> TaskPlan:
+def plan(size: str, rng: np.random.Generator) -> Blueprint:
     clips = []
     seen: set[str] = set()  # valid and test only use classes that train has
     for split, n in split_sizes(COUNT[size]).items():
@@ -55,7 +55,7 @@ def plan(size: str, rng: np.random.Generator) -> TaskPlan:
                 layers.append(replace(bed, level=level(rng, -48, -30)))
             scene = recorded(rng, layers, duration=DURATION, snr=(15.0, 40.0), reverb=0.3)
             clips.append(Clip(clip_path(split, i), split, scene))
-    return TaskPlan(
+    return Blueprint(
         "mini-sed", "sed",
         f"Sound event detection of {len(LABELS)} classes in 10 s clips over ambient "
         "backgrounds; onsets/offsets measured on the rendered audio (HEAR DCASE-style metrics).",

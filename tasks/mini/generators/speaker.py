@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..conditions import level, recorded
-from ..plan import Clip, TaskPlan, balanced, clip_path, split_sizes
+from ..blueprint import Clip, Blueprint, balanced, clip_path, split_sizes
 from ..scene import Layer
 from ..speech import Speech, Voice
 from ..voices import FLITE, VARIANTS, speaker
@@ -28,7 +28,7 @@ def speakers(rng: np.random.Generator) -> dict[str, Voice]:
     return {f"spk{i:02d}": speaker(rng, t) for i, t in enumerate(timbres[:SPEAKERS])}
 
 
-def plan(size: str, rng: np.random.Generator) -> TaskPlan:
+def plan(size: str, rng: np.random.Generator) -> Blueprint:
     voices = speakers(rng)
     clips = []
     for split, n in split_sizes(PER_CLASS[size] * SPEAKERS).items():
@@ -36,7 +36,7 @@ def plan(size: str, rng: np.random.Generator) -> TaskPlan:
             speech = Layer(Speech(sentence(rng), voices[who].vary(rng)),
                            round(float(rng.uniform(0.05, 0.4)), 3), level(rng))
             clips.append(Clip(clip_path(split, i), split, recorded(rng, [speech]), {"label": who}))
-    return TaskPlan(
+    return Blueprint(
         "mini-speaker", "classification",
         f"Speaker identification among {SPEAKERS} synthetic speakers (espeak-ng voice variants "
         "x accent x pitch x speed, flite voices), English sentences in varied rooms and noise.",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..conditions import level, recorded
-from ..plan import Clip, TaskPlan, clip_path, shuffled
+from ..blueprint import Clip, Blueprint, clip_path, shuffled
 from ..scene import Layer
 from ..speech import Speech, Voice
 from ..voices import speaker, split_timbres
@@ -43,7 +43,7 @@ def trials(rng: np.random.Generator, test: list[Clip]) -> list[dict[str, object]
     return rows
 
 
-def plan(size: str, rng: np.random.Generator) -> TaskPlan:
+def plan(size: str, rng: np.random.Generator) -> Blueprint:
     n_train, n_test, per_speaker = SPEAKERS[size]
     timbres = split_timbres(rng, (0.8, 0.0, 0.2))
     train = _voices(rng, n_train, shuffled(rng, timbres["train"]), "spk")
@@ -55,7 +55,7 @@ def plan(size: str, rng: np.random.Generator) -> TaskPlan:
         for i, who in enumerate(order):
             scene = recorded(rng, [_utterance(rng, voices[who])])
             clips.append(Clip(clip_path(split, i), split, scene, {"speaker": who}))
-    return TaskPlan(
+    return Blueprint(
         "mini-sv", "speaker_verification",
         "Speaker verification: train/valid utterances of training speakers; trials among "
         "held-out speakers with unseen voice timbres (EER, minDCF).",

@@ -12,7 +12,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..conditions import level, recorded
-from ..plan import Clip, TaskPlan, clip_path, split_sizes
+from ..blueprint import Clip, Blueprint, clip_path, split_sizes
 from ..scene import Layer
 from ..sounds import BEDS_BY_NAME, CLASSES, place
 
@@ -21,7 +21,7 @@ DURATION = 5.0
 AMBIENCE = ("sea", "hiss", "drone", "machine")  # beds that cannot pass for a labelled class
 
 
-def plan(size: str, rng: np.random.Generator) -> TaskPlan:
+def plan(size: str, rng: np.random.Generator) -> Blueprint:
     clips = []
     seen: set[str] = set()  # valid and test only use classes that train has
     for split, n in split_sizes(COUNT[size]).items():
@@ -41,7 +41,7 @@ def plan(size: str, rng: np.random.Generator) -> TaskPlan:
             scene = recorded(rng, layers, duration=DURATION, snr=(15.0, 40.0), reverb=0.3)
             labels = ";".join(sorted(s.label for s in picked))
             clips.append(Clip(clip_path(split, i), split, scene, {"labels": labels}))
-    return TaskPlan(
+    return Blueprint(
         "mini-tagging", "tagging",
         f"Multi-label tagging over {len(CLASSES)} sound classes: 1-4 overlapping events per "
         "5 s clip at varied levels, over unlabeled ambience or noise.",

@@ -1,0 +1,144 @@
+"""Upstream + audio files -> cached embeddings (pooled per clip, or frames).
+
+The only place an encoder forward happens for frozen protocols; everything downstream
+reads the memory-mapped cache.
+"""
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from benchmark.features.audio import bucket_batches, duration_s, iterate_batches
+from benchmark.features.cache import EmbeddingCache, Embeddings, cache_key
+from benchmark.features.digest import content_digest
+from benchmark.errors import UpstreamError
+from benchmark.progress import progress_bar
+from benchmark.upstream import Encoded, fingerprint
+
+POOLINGS = ("mean", "max", "cls", "frames")
+
+
+@dataclass
+class ExtractStats:
+    seconds: float = 0.0
+    items: int = 0
+    forwards: int = 0
+    cached: bool = True
+
+
+def validate_output(out: object, batch: int, name: str, paths: Sequence[str]) -> Encoded:
+    """Reject outputs that break the contract, naming the model and the batch's files."""
+    where = f"upstream {name!r} on {paths[0]}" + (f" (+{len(paths) - 1} more in the batch)" if len(paths) > 1 else "")
+    if not isinstance(out, Encoded) and not (hasattr(out, "hidden_states") and hasattr(out, "lengths")):
+        raise UpstreamError(f"{where}: forward must return Encoded(hidden_states, lengths), got {type(out).__name__}")
+    states, lengths = list(out.hidden_states), torch.as_tensor(out.lengths)
+    if not states:
+        raise UpstreamError(f"{where}: hidden_states is empty")
+    for k, h in enumerate(states):
+        if h.ndim != 3 or h.shape[0] != batch:
+            raise UpstreamError(f"{where}: layer {k} has shape {tuple(h.shape)}; expected [B={batch}, T, D]")
+    if lengths.shape != (batch,):
+        raise UpstreamError(f"{where}: lengths has shape {tuple(lengths.shape)}; expected [{batch}]")
+    frames = min(h.shape[1] for h in states)
+    if (lengths < 1).any() or (lengths > frames).any():
+        raise UpstreamError(f"{where}: lengths {lengths.tolist()} inconsistent with {frames} frames")
+    return Encoded(states, lengths)
+
+
+def pool(states: list[torch.Tensor], lengths: torch.Tensor, how: str) -> list[np.ndarray]:
+    """Per item: [L, D] mean/max over valid frames or the first (CLS) frame, or [T, L, D] valid frames."""
+    lengths = lengths.to(states[0].device)
+    if how == "frames":
+        stacked = torch.stack([h.float() for h in states], dim=2).cpu()  # [B, T, L, D]
+        return [stacked[b, :n].numpy() for b, n in enumerate(lengths.tolist())]
+    mask = (torch.arange(states[0].shape[1], device=lengths.device)[None, :] < lengths[:, None])[..., None]
+    if how == "mean":
+        pooled = [(h.float() * mask).sum(1) / lengths[:, None] for h in states]  # masked, no copies per item
+    elif how == "cls":
+        pooled = [h[:, 0].float() for h in states]  # the upstream's CLS token comes first
+    else:
+        pooled = [h.float().masked_fill(~mask, -torch.inf).amax(1) for h in states]
+    return list(torch.stack(pooled, dim=1).cpu().numpy())  # B x [L, D]
+
+
+def device_of(module: torch.nn.Module) -> torch.device:
+    param = next(iter(module.parameters()), None)
+    return param.device if param is not None else torch.device("cpu")
+
+
+def forward(upstream: torch.nn.Module, audio: torch.Tensor, lengths: torch.Tensor) -> object:
+    device = device_of(upstream)
+    autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda"
+                else contextlib.nullcontext())
+    with torch.inference_mode(), autocast:
+        return upstream(audio.to(device), lengths.to(device))
+
+
+def extract(upstream: torch.nn.Module, paths: Sequence[str], *, task: str, task_version: str, split: str,
+            pooling: str = "mean", cache: EmbeddingCache | None = None, batch_seconds: float = 160.0,
+            workers: int = 0, progress: bool = True, stats: ExtractStats | None = None) -> Embeddings:
+    """Embeddings of `paths` from the cache, computing only what is missing."""
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+    cache = cache or EmbeddingCache()
+    stats = stats if stats is not None else ExtractStats()
+    name = getattr(upstream, "earbench_name", type(upstream).__name__)
+    start = time.perf_counter()
+    upstream_fp = getattr(upstream, "earbench_fingerprint", None) or fingerprint(upstream)
+    upstream.earbench_fingerprint = upstream_fp
+    key = embedding_key(upstream_fp, task, task_version, split, pooling, paths)
+    cached = cache.load(key)
+    if cached is None:
+        with cache.locked(key):  # one process extracts an entry; the others wait, then read it
+            cached = cache.load(key)
+            if cached is None:
+                _extract_missing(upstream, paths, key, task=task, task_version=task_version, split=split,
+                                 pooling=pooling, cache=cache, batch_seconds=batch_seconds, workers=workers,
+                                 progress=progress, stats=stats, name=name, start=start)
+                cached = cache.load(key)
+                assert cached is not None
+    stats.seconds += time.perf_counter() - start
+    return cached
+
+
+def embedding_key(upstream_fp: str, task: str, task_version: str, split: str, pooling: str,
+                  paths: Sequence[str]) -> str:
+    """The cache key of these embeddings (the planner uses it to see what is warm)."""
+    return cache_key(upstream=upstream_fp, task=task, version=task_version, split=split,
+                     pooling=pooling, layers="all", audio=content_digest(paths))
+
+
+def _extract_missing(upstream: torch.nn.Module, paths: Sequence[str], key: str, *, task: str, task_version: str,
+                     split: str, pooling: str, cache: EmbeddingCache, batch_seconds: float, workers: int,
+                     progress: bool, stats: ExtractStats, name: str, start: float) -> None:
+    """Encode the items not yet in `<key>.partial/` and publish the entry (caller holds the lock)."""
+    upstream_fp = upstream.earbench_fingerprint
+    meta = {"upstream": name, "fingerprint": upstream_fp, "task": task, "version": task_version,
+            "split": split, "pooling": pooling, "num_items": len(paths), "hop_ms": float(upstream.hop_ms)}
+    writer = cache.writer(key, len(paths), meta)
+    done = writer.done_items()
+    todo = [i for i in range(len(paths)) if i not in done]
+    durations = [duration_s(paths[i]) for i in todo]
+    batches = [[todo[j] for j in batch] for batch in bucket_batches(durations, batch_seconds)]
+    stats.cached = False
+    with progress_bar(f"embed {task}/{split} ({name})", total=len(paths), enabled=progress,
+                      completed=len(done)) as advance:
+        for indices, audio, lengths in iterate_batches(paths, int(upstream.sample_rate), batches, workers):
+            out = validate_output(forward(upstream, audio, lengths), len(indices), name,
+                                  [paths[i] for i in indices])
+            stats.forwards += 1
+            items = pool(out.hidden_states, out.lengths, pooling)
+            for i, item in zip(indices, items):
+                if not np.isfinite(item).all():
+                    raise UpstreamError(f"upstream {name!r} returned NaN or infinite values for {paths[i]}")
+            writer.write(indices, items)
+            stats.items += len(indices)
+            advance(len(indices))
+    elapsed = time.perf_counter() - start
+    meta.update(embed_s=round(elapsed, 3), resumed_items=len(done), device=str(device_of(upstream)))
+    writer.finish()

@@ -1,0 +1,45 @@
+"""Run one planned job on a run context, wherever it is: the same code in-process, in a
+worker process and in a Ray task, so every executor computes the same records."""
+from __future__ import annotations
+
+import os
+import socket
+import time
+import traceback
+from typing import Callable
+
+import torch
+
+from benchmark.errors import EarbenchError
+from benchmark.run.executors.report import JobResult
+from benchmark.run.plan import Job, RunSettings
+from benchmark.protocols import RunContext
+
+
+def accelerate(ctx: RunContext) -> None:
+    """Extraction is the one step that needs the device: move the encoder there if there is one."""
+    if torch.cuda.is_available():
+        ctx.upstream.to("cuda")
+
+
+def run_job(job: Job, settings: RunSettings, context: Callable[[], RunContext], extract_s: float = 0.0) -> JobResult:
+    """Execute `job`; failures come back as a result (with the error and traceback), not as
+    an exception, so one job never stops the others. Ctrl-C still interrupts."""
+    from benchmark.run.evaluate import run_one
+    start = time.perf_counter()
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    try:
+        ctx = context()
+        if job.kind == "extract":
+            accelerate(ctx)
+            for split, pooling in job.needs:
+                ctx.embeddings(split, pooling)
+            record = None
+        else:
+            record = run_one(ctx, settings.protocol, job.roles or {}, int(job.seed or 0), job.fold, job.record,
+                             extra_embed_s=extract_s if job.claims_extract_s else 0.0)
+    except Exception as err:  # noqa: BLE001 - reported by the scheduler, which may retry
+        return JobResult(job, False, time.perf_counter() - start, error=str(err) or type(err).__name__,
+                         trace=traceback.format_exc(), harness_error=isinstance(err, EarbenchError),
+                         worker=worker, exception=err)
+    return JobResult(job, True, time.perf_counter() - start, record=record, worker=worker)

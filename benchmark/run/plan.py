@@ -1,0 +1,221 @@
+"""The job planner: models x tasks x seeds/folds -> a two-level graph of jobs.
+
+One extraction job per (upstream, task) needs the device and fills the embedding cache;
+one probe job per (upstream, task, seed, fold) then trains a head on the cached
+embeddings. Work that is already done is left out of the plan: a probe whose record is
+present (same upstream fingerprint, task version and protocol settings) and an
+extraction whose cache entries are complete (or whose probes are all done). A rerun after
+a crash therefore does only what is missing, whichever executor runs it.
+
+Jobs are plain data (strings and paths), so they can be shipped to other processes and
+machines: a worker re-creates the upstream from `Job.source` (`logmel`, `ckpt:PATH`,
+`hear:MODULE`) rather than receiving a pickled `nn.Module`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+
+from benchmark.features.cache import EmbeddingCache
+from benchmark.errors import EarbenchError, ProtocolError
+from benchmark.protocols import PROTOCOLS, RunContext
+from benchmark.record import read_record, record_path, variant_name
+from benchmark.sources.load import load_task
+from benchmark.task import TaskSpec
+from benchmark.upstream import fingerprint, load_upstream
+
+#: protocols that never read the embedding cache (they run the encoder themselves)
+CACHELESS_PROTOCOLS = ("finetune", "zeroshot")
+#: families whose heads read frames rather than pooled clips
+FRAME_FAMILIES = ("sed", "asr")
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What every job of one `earbench run` shares; plain data so that workers can receive it.
+
+    `cache_root` is resolved when planning, so that every worker writes to the same
+    (shared) cache whatever its own `EARBENCH_HOME` says.
+    """
+
+    protocol: str = "linear"
+    layer: str | int = "last"
+    pooling: str = "mean"
+    train_fraction: float = 1.0
+    options: dict = field(default_factory=dict)
+    results: Path | None = None
+    cache_root: Path | None = None
+    workers: int = 0
+    batch_seconds: float = 160.0
+    progress: bool = True
+    rerun: bool = False
+
+    def identity(self) -> dict[str, Any]:
+        """What, besides model and task, makes two records comparable (and is recorded)."""
+        return {"name": self.protocol, "layer": self.layer, "pooling": self.pooling,
+                "train_fraction": self.train_fraction, "options": self.options}
+
+
+@dataclass(frozen=True)
+class Job:
+    """One unit of work. `source`/`task_ref` are None when the upstream or task exists
+    only as a Python object in the planning process (then only in-process execution works)."""
+
+    kind: str  # "extract" | "probe"
+    upstream: str  # the name records use
+    source: str | None
+    fingerprint: str
+    task: str
+    task_ref: str | None
+    needs: tuple[tuple[str, str], ...] = ()  # extract: the (split, pooling) entries it fills
+    seed: int | None = None
+    fold: str | None = None
+    roles: dict | None = None  # probe: {train|valid|test: [splits]}
+    record: Path | None = None
+    after: str | None = None  # the id of the job this one waits for
+    device: bool = False  # wants an accelerator
+    claims_extract_s: bool = False  # its record reports the extraction's time (first probe of a group)
+
+    @property
+    def group(self) -> tuple[str, str]:
+        return self.upstream, self.task
+
+    @property
+    def id(self) -> str:
+        if self.kind == "extract":
+            return f"extract:{self.upstream}:{self.task}"
+        fold = f":{self.fold}" if self.fold is not None else ""
+        return f"probe:{self.upstream}:{self.task}:seed{self.seed}{fold}"
+
+
+@dataclass
+class Plan:
+    """The jobs to run (in a good sequential order: each extraction, then its probes),
+    what was found done, and what could not be planned.
+
+    `contexts` are the in-process (upstream, task) pairings built while planning; the
+    local executor runs on them directly, other executors rebuild them in their workers.
+    """
+
+    settings: RunSettings
+    jobs: list[Job] = field(default_factory=list)
+    done: list[Job] = field(default_factory=list)
+    reused: dict[str, dict] = field(default_factory=dict)  # probe id -> its existing record
+    order: list[str] = field(default_factory=list)  # every probe id, planned or done, in report order
+    problems: list[tuple[str, EarbenchError]] = field(default_factory=list)
+    contexts: dict[tuple[str, str], RunContext] = field(default_factory=dict, repr=False)
+
+    def ids(self) -> list[str]:
+        return [job.id for job in self.jobs]
+
+
+def extraction_needs(ctx: RunContext, roles: Sequence[dict[str, list[str]]], protocol: str) -> tuple[tuple[str, str], ...]:
+    """The cache entries the probes will read: every split they use, pooled the way the head
+    wants. A miss here costs only speed: a probe extracts (under the cache lock) what it lacks."""
+    if protocol in CACHELESS_PROTOCOLS:
+        return ()
+    pooling = "frames" if ctx.task.family in FRAME_FAMILIES or ctx.pooling == "attention" else ctx.pooling
+    splits = sorted({split for plan in roles for splits in plan.values() for split in splits})
+    return tuple((split, pooling) for split in splits)
+
+
+def cache_is_warm(ctx: RunContext, needs: Sequence[tuple[str, str]]) -> bool:
+    from benchmark.features.extract import embedding_key
+    return all(ctx.cache.load(embedding_key(ctx.upstream.earbench_fingerprint, ctx.task.name, ctx.task.version,
+                                            split, pooling, list(ctx.manifests[split]["path"]))) is not None
+               for split, pooling in needs)
+
+
+def record_matches(path: Path, fingerprint_: str, task: TaskSpec, identity: dict[str, Any]) -> dict | None:
+    """The record at `path` if it was made by the same upstream, task version and settings."""
+    if not path.exists():
+        return None
+    old = read_record(path)
+    if (old.get("upstream", {}).get("fingerprint") == fingerprint_
+            and old.get("task", {}).get("version") == task.version
+            and {k: old.get("protocol", {}).get(k) for k in identity} == identity):
+        return old
+    return None
+
+
+def plan_suite(models: Sequence[str | torch.nn.Module], tasks: Sequence[str | Path | TaskSpec],
+               settings: RunSettings, seeds: int = 1, strict: bool = True, name: str | None = None) -> Plan:
+    """Expand models x tasks x (folds x seeds) into jobs, leaving out what is done.
+
+    With `strict`, the first thing that cannot be planned (unknown model, protocol that does
+    not apply, ...) raises; otherwise it is collected in `Plan.problems` and the rest is
+    planned, so one bad pairing does not stop a suite.
+    """
+    proto = PROTOCOLS.get(settings.protocol)
+    if settings.cache_root is None:
+        settings = replace(settings, cache_root=EmbeddingCache().root.resolve())
+    plan = Plan(settings)
+    cache = EmbeddingCache(settings.cache_root)
+
+    def problem(what: str, err: EarbenchError) -> None:
+        if strict:
+            raise err
+        plan.problems.append((what, err))
+
+    specs: list[tuple[str | None, TaskSpec, dict]] = []
+    for task in tasks:
+        try:
+            spec = load_task(task)
+            proto.check(spec, settings.layer, settings.pooling)
+            specs.append((None if isinstance(task, TaskSpec) else str(task), spec, spec.load()))
+        except EarbenchError as err:
+            problem(f"task {task}", err)
+    upstreams: list[tuple[str | None, torch.nn.Module]] = []
+    for model in models:
+        try:
+            upstream = load_upstream(model, name=name)
+            if proto.check_upstream:
+                proto.check_upstream(upstream)
+            upstream.earbench_fingerprint = fingerprint(upstream)
+            upstreams.append((model if isinstance(model, str) else None, upstream))
+        except EarbenchError as err:
+            problem(f"model {model if isinstance(model, str) else type(model).__name__}", err)
+
+    identity = settings.identity()
+    for source, upstream in upstreams:
+        for task_ref, spec, manifests in specs:
+            try:
+                ctx = RunContext(upstream, spec, manifests, layer=settings.layer, pooling=settings.pooling,
+                                 cache=cache, workers=settings.workers, batch_seconds=settings.batch_seconds,
+                                 progress=settings.progress, train_fraction=settings.train_fraction,
+                                 options=settings.options)
+            except ProtocolError as err:
+                problem(f"{upstream.earbench_name} on {spec.name}", err)
+                continue
+            plan.contexts[upstream.earbench_name, spec.name] = ctx
+            common = dict(upstream=upstream.earbench_name, source=source, fingerprint=upstream.earbench_fingerprint,
+                          task=spec.name, task_ref=task_ref)
+            runs = [(fold, roles, seed) for fold, roles in spec.runs() for seed in range(seeds)]
+            needs = extraction_needs(ctx, [roles for _, roles, _ in runs], proto.name)
+            probes, done = [], []
+            for fold, roles, seed in runs:
+                path = (record_path(Path(settings.results), upstream.earbench_name, spec.name,
+                                    variant_name(identity), settings.layer, settings.pooling, seed, fold)
+                        if settings.results else None)
+                job = Job("probe", **common, seed=seed, fold=fold, roles=roles, record=path,
+                          device=proto.name in CACHELESS_PROTOCOLS)
+                plan.order.append(job.id)
+                old = None if settings.rerun or path is None else record_matches(path, upstream.earbench_fingerprint,
+                                                                                  spec, identity)
+                if old is not None:
+                    plan.reused[job.id] = old
+                    done.append(job)
+                else:
+                    probes.append(job)
+            extract = Job("extract", **common, needs=needs, device=True)
+            if not needs or not probes or cache_is_warm(ctx, needs):
+                plan.done += [extract] if needs else []
+            else:
+                plan.jobs.append(extract)
+                probes = [replace(p, after=extract.id, claims_extract_s=k == 0) for k, p in enumerate(probes)]
+            plan.jobs += probes
+            plan.done += done
+    return plan

@@ -1,0 +1,71 @@
+"""Adapter: any HEAR 2021 module (`hear:MODULE[:WEIGHTS]`) as an earbench upstream.
+
+HEAR modules see one padded batch and return timestamped frames; to stay batch
+independent the adapter calls the module on groups of equal-length clips only, and keeps
+the frames whose timestamps fall inside each clip.
+"""
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import torch
+
+from benchmark.errors import UpstreamError
+from benchmark.upstream import Encoded
+
+REQUIRED = ("load_model", "get_timestamp_embeddings", "get_scene_embeddings")
+
+
+class HearUpstream(torch.nn.Module):
+    def __init__(self, module_name: str, weights: str | None = None) -> None:
+        super().__init__()
+        try:
+            self.hear = importlib.import_module(module_name)
+        except ImportError as err:
+            raise UpstreamError(f"HEAR module {module_name!r} cannot be imported: {err}") from err
+        missing = [f for f in REQUIRED if not hasattr(self.hear, f)]
+        if missing:
+            raise UpstreamError(f"HEAR module {module_name!r} lacks {', '.join(missing)} (HEAR 2021 API)")
+        self.model = self.hear.load_model(weights) if weights else self.hear.load_model()
+        if not hasattr(self.model, "sample_rate"):
+            raise UpstreamError(f"HEAR module {module_name!r}: load_model() returned a model without sample_rate")
+        self.sample_rate = int(self.model.sample_rate)
+        self.config = {"hear_module": module_name, "weights": weights}
+        self.fingerprint_extra = _file_digest(weights) if weights and Path(weights).is_file() else None
+        self.hop_ms = self._measure_hop()
+
+    def _measure_hop(self) -> float:
+        with torch.inference_mode():
+            _, stamps = self.hear.get_timestamp_embeddings(torch.zeros(1, self.sample_rate * 2), self.model)
+        stamps = torch.as_tensor(stamps)[0]
+        if stamps.numel() < 2:
+            raise UpstreamError(f"HEAR module {self.config['hear_module']!r}: fewer than 2 timestamps for 2 s of audio")
+        return float((stamps[1:] - stamps[:-1]).float().mean())
+
+    def forward(self, audio: torch.Tensor, lengths: torch.Tensor) -> Encoded:
+        outputs: dict[int, torch.Tensor] = {}
+        counts: dict[int, int] = {}
+        for length in lengths.unique().tolist():
+            rows = (lengths == length).nonzero().flatten()
+            emb, stamps = self.hear.get_timestamp_embeddings(audio[rows, :length], self.model)
+            emb, stamps = torch.as_tensor(emb), torch.as_tensor(stamps)
+            valid = int((stamps[0] <= 1000.0 * length / self.sample_rate).sum().clamp_min(1))
+            for k, row in enumerate(rows.tolist()):
+                outputs[row], counts[row] = emb[k], valid
+        frames = max(o.shape[0] for o in outputs.values())
+        batch = torch.zeros(len(lengths), frames, outputs[0].shape[-1])
+        for row, emb in outputs.items():
+            batch[row, : emb.shape[0]] = emb.float()
+        return Encoded([batch], torch.tensor([counts[r] for r in range(len(lengths))]))
+
+
+def _file_digest(path: str) -> str:
+    from benchmark.features.digest import file_digest
+    return file_digest(path)
+
+
+def load_hear_upstream(argument: str) -> torch.nn.Module:
+    """`MODULE` or `MODULE:WEIGHTS` (the part after `hear:`)."""
+    module_name, _, weights = argument.partition(":")
+    return HearUpstream(module_name, weights or None)

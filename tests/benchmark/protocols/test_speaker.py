@@ -1,0 +1,36 @@
+"""Speaker verification: cosine scoring without training, AM-softmax projection, bad trials."""
+import pytest
+
+from benchmark import evaluate
+from benchmark.errors import ProtocolError
+from tests.support.family_tasks import write_sv_task
+
+
+@pytest.fixture(scope="module")
+def sv_task(tmp_path_factory):
+    return write_sv_task(tmp_path_factory.mktemp("sv") / "voices")
+
+
+def test_cosine_scoring_separates_voices(sv_task):
+    (record,) = evaluate("logmel", [sv_task], protocol="knn", progress=False)
+    assert record["metrics"]["eer"] <= 0.2 and 0 <= record["metrics"]["min_dcf"] <= 1
+    assert record["protocol"]["chosen"]["scoring"] == "cosine"
+
+
+def test_am_softmax_projection_is_trained_on_train_speakers(sv_task):
+    (record,) = evaluate("logmel", [sv_task], protocol="linear", options={"max_epochs": 100, "patience": 20},
+                         progress=False)
+    chosen = record["protocol"]["chosen"]
+    assert chosen["loss"] == "am-softmax" and chosen["train_speakers"] == 8 and chosen["margin"] == 0.2
+    assert record["metrics"]["eer"] <= 0.3 and "valid_eer" in chosen
+
+
+def test_trials_naming_files_outside_the_test_split_are_refused(sv_task, tmp_path):
+    import shutil
+    task = shutil.copytree(sv_task, tmp_path / "bad")
+    trials = (task / "trials.csv").read_text().splitlines()
+    train_file = (task / "train.csv").read_text().splitlines()[1].split(",")[0]
+    trials[1] = f"{train_file},{trials[1].split(',')[1]},0"
+    (task / "trials.csv").write_text("\n".join(trials) + "\n")
+    with pytest.raises(ProtocolError, match=r"trial list names 1 enroll file\(s\) that are not in the test split"):
+        evaluate("logmel", [task], protocol="knn", progress=False)

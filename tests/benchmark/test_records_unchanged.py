@@ -1,0 +1,90 @@
+"""The safety net of a refactor: records written today equal those written before it.
+
+`tests/data/records_before/` holds records that earbench wrote (at commit 6c0aeb6, before
+the core was re-laid out) on the tiny mini suite, by these commands:
+
+    earbench data build mini --size tiny --out M
+    earbench run -m logmel -m random-cnn -t M/mini-{asr,instrument,...,tagging} --results linear
+    earbench run -m logmel -t M/mini-{kws,speaker,scenes,tagging} --protocol knn --results knn
+    earbench run -m random-transformer -t M/mini-{scenes,tagging,sed} --layer weighted --seeds 2 --results weighted
+    earbench run -m logmel -t M/mini-{scenes,pitch} --protocol mlp -o hidden=64 --train-fraction 0.5 --results mlp
+
+Each test reruns a group and compares every record field that does not describe the
+machine or the moment (timing, env, date): same files, same upstream, task, sizes,
+protocol settings, chosen hyper-parameters and metrics (to 1e-6, for BLAS differences
+between machines). The default run covers the quick groups; `make test-slow` all of them.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from benchmark import evaluate
+
+BEFORE = Path(__file__).parents[1] / "data" / "records_before"
+TASKS = ("asr", "instrument", "kws", "lid", "pitch", "retrieval", "scenes", "sed", "speaker", "sv", "tagging")
+#: group -> (models, tasks, evaluate() settings): the commands that wrote tests/data/records_before
+GROUPS = {
+    "linear": (("logmel", "random-cnn"), TASKS, {}),
+    "knn": (("logmel",), ("kws", "speaker", "scenes", "tagging"), {"protocol": "knn"}),
+    "weighted": (("random-transformer",), ("scenes", "tagging", "sed"), {"layer": "weighted", "seeds": 2}),
+    "mlp": (("logmel",), ("scenes", "pitch"), {"protocol": "mlp", "options": {"hidden": 64}, "train_fraction": 0.5}),
+}
+VOLATILE = ("timing", "env", "date")
+
+
+@pytest.fixture(scope="module")
+def mini(tmp_path_factory) -> Path:
+    pytest.importorskip("tasks.mini")
+    from tasks.mini import MissingSourceError
+    from tasks.mini.build import build_mini
+    out = tmp_path_factory.mktemp("mini-tiny")
+    try:
+        build_mini(out, size="tiny", seed=0, progress=False, names=[f"mini-{t}" for t in TASKS])
+    except MissingSourceError as err:  # the Debian sound sources `make test` installs
+        pytest.skip(f"mini suite sources missing: {err}")
+    return out
+
+
+def close(a: object, b: object, where: str) -> None:
+    """Equal structure and text; numbers equal to 1e-6 (NaN equals NaN)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        assert sorted(a) == sorted(b), f"{where}: keys {sorted(a)} != {sorted(b)}"
+        for key in a:
+            close(a[key], b[key], f"{where}.{key}")
+    elif isinstance(a, list) and isinstance(b, list):
+        assert len(a) == len(b), f"{where}: lengths {len(a)} != {len(b)}"
+        for i, (x, y) in enumerate(zip(a, b)):
+            close(x, y, f"{where}[{i}]")
+    elif isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        assert (math.isnan(a) and math.isnan(b)) or a == pytest.approx(b, abs=1e-6), f"{where}: {a} != {b}"
+    else:
+        assert a == b, f"{where}: {a!r} != {b!r}"
+
+
+def rerun_and_compare(group: str, mini: Path, tmp_path: Path) -> None:
+    models, tasks, settings = GROUPS[group]
+    out = tmp_path / group
+    for model in models:
+        evaluate(model, [mini / f"mini-{t}" for t in tasks], results=out, progress=False, **settings)
+    before = {p.relative_to(BEFORE / group): p for p in (BEFORE / group).rglob("*.json")}
+    after = {p.relative_to(out): p for p in out.rglob("*.json")}
+    assert sorted(after) == sorted(before)
+    for rel, path in before.items():
+        old, new = ({k: v for k, v in json.loads(p.read_text()).items() if k not in VOLATILE}
+                    for p in (path, after[rel]))
+        close(new, old, str(rel))
+
+
+@pytest.mark.parametrize("group", ["knn", "mlp"])
+def test_quick_records_are_unchanged(group, mini, tmp_path):
+    rerun_and_compare(group, mini, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("group", ["linear", "weighted"])
+def test_all_records_are_unchanged(group, mini, tmp_path):
+    rerun_and_compare(group, mini, tmp_path)
