@@ -21,7 +21,7 @@ import pandas as pd
 
 from tasks.datasets import default_out_dir
 from tasks.datasets.common import (LayoutError, TaskInfo, drop_unseen_tags, find_youtube_audio, hold_out, locate,
-                                  read_table, rel, write_folder_task)
+                                   read_table, rel, write_folder_task)
 from tasks.datasets.download import Resource, download_all, manual_download
 
 DESCRIPTION = "AudioSet balanced-train / eval tagging (527 classes; bring your own audio)"

@@ -17,7 +17,7 @@ import pandas as pd
 
 from tasks.datasets import default_out_dir
 from tasks.datasets.common import (LayoutError, TaskInfo, check_sample_rate, fraction, locate, rel,
-                                  write_folder_task)
+                                   write_folder_task)
 from tasks.datasets.download import Resource, download_all
 
 DESCRIPTION = "DCASE 2016 task 2 office sound event detection (HEAR 2021 variant)"

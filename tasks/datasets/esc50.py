@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tasks.datasets import default_out_dir
 from tasks.datasets.common import (TaskInfo, check_files, check_sample_rate, locate, read_table, rel,
-                                  require_folds, write_folder_task)
+                                   require_folds, write_folder_task)
 from tasks.datasets.download import Resource, download_all
 
 DESCRIPTION = "ESC-50 environmental sound classification (50 classes, 5 folds)"

@@ -16,7 +16,7 @@ import pandas as pd
 
 from tasks.datasets import default_out_dir
 from tasks.datasets.common import (LayoutError, TaskInfo, drop_unseen_tags, check_files, check_sample_rate, locate, read_table, rel,
-                                  write_folder_task)
+                                   write_folder_task)
 from tasks.datasets.download import Resource, download_all, extract, fetch, merge_split_zip
 
 DESCRIPTION = "FSD50K sound event tagging (200 classes)"

@@ -18,7 +18,7 @@ import pandas as pd
 
 from tasks.datasets import default_out_dir
 from tasks.datasets.common import (LayoutError, TaskInfo, check_files, drop_unseen_tags, hold_out, locate, read_lines,
-                                  read_table, write_folder_task)
+                                   read_table, write_folder_task)
 from tasks.datasets.download import Resource, download_all
 
 DESCRIPTION = "OpenMIC-2018 instrument recognition (20 instruments, multi-label)"

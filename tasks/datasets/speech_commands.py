@@ -23,7 +23,7 @@ import soundfile as sf
 
 from tasks.datasets import default_out_dir
 from tasks.datasets.common import (LayoutError, TaskInfo, check_files, check_sample_rate, fraction, locate,
-                                  read_lines, rel, write_folder_task)
+                                   read_lines, rel, write_folder_task)
 from tasks.datasets.download import Resource, extract, fetch
 
 DESCRIPTION = "Speech Commands v0.02 keyword spotting (SUPERB KS 12-class, and 35 words)"

@@ -18,7 +18,7 @@ import pandas as pd
 
 from tasks.datasets import default_out_dir
 from tasks.datasets.common import (LayoutError, TaskInfo, check_files, check_sample_rate, hold_out, locate, read_table,
-                                  write_folder_task)
+                                   write_folder_task)
 from tasks.datasets.download import Resource, download_all
 
 DESCRIPTION = "TAU Urban Acoustic Scenes 2020 Mobile (10 scenes, DCASE 2020 task 1A)"

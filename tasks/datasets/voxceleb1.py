@@ -20,7 +20,7 @@ import pandas as pd
 
 from tasks.datasets import default_out_dir
 from tasks.datasets.common import (LayoutError, TaskInfo, check_files, check_sample_rate, hold_out, locate,
-                                  read_lines, write_folder_task)
+                                   read_lines, write_folder_task)
 from tasks.datasets.download import Resource, concatenate, download_all, extract, fetch
 
 DESCRIPTION = "VoxCeleb1 speaker identification and verification (VoxCeleb1-O)"

@@ -1,4 +1,4 @@
-"""Issue 2's targets, measured in one run (`make perf`):
+"""Extraction speed targets, measured in one run (`make perf`):
 
 (a) extraction through the harness (reading, resampling, batching, caching) over a bare
     upstream forward on the same audio already in memory: target <= 1.15x;

@@ -1,4 +1,4 @@
-"""Issue 4's probe target, measured in one run (`make perf`): the batched linear probe against
+"""The linear probe's speed target, measured in one run (`make perf`): the batched linear probe against
 scikit-learn's LogisticRegression on the same cached embeddings.
 
 Both choose the same L2 penalties on the valid split (our `weight_decay` w on the mean
@@ -24,7 +24,8 @@ from threadpoolctl import threadpool_limits
 
 from benchmark.features.cache import EmbeddingCache
 from benchmark.features.extract import extract
-from benchmark.heads.grid import DEFAULT_WEIGHT_DECAYS, train_linear
+from benchmark.heads.grid import DEFAULT_WEIGHT_DECAYS
+from tests.support.linear_probe import train_linear
 from models.baselines import LogMel, RandomCNN
 
 pytestmark = pytest.mark.perf

@@ -1,4 +1,4 @@
-"""Issue 9's evidence, measured in one run (`make perf`, or `pytest -m perf -s tests/perf/test_scaleout.py`):
+"""Scale-out evidence (workers, executors), measured in one run (`make perf`, or `pytest -m perf -s tests/perf/test_scaleout.py`):
 a small suite on the local executor (in-process) against Ray with 2 workers on this
 machine, from a cold embedding cache and an empty results folder each, with where the time
 goes (extraction, probes, start-up, idle workers) from the per-job wall times.

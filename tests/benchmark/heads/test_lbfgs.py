@@ -133,7 +133,7 @@ def test_numpy_minimize_solves_each_row_and_stops_each_on_its_own():
 
 @pytest.mark.parametrize("it", [0, 1, 4, 10, 23])
 def test_two_loop_equals_the_compact_direction(it):
-    from tests.benchmark.protocols.test_heads import lbfgs_history
+    from tests.benchmark.heads.test_grid_head import lbfgs_history
     g, S, Y, rho, gamma = lbfgs_history(it)
     ref = lbfgs._direction(g, S, Y, rho, gamma, it)
     got = lbfgs._two_loop(g.numpy(), S.transpose(0, 1).numpy(), Y.transpose(0, 1).numpy(), rho.T.numpy(),
@@ -142,7 +142,7 @@ def test_two_loop_equals_the_compact_direction(it):
 
 
 def test_fit_lbfgs_reports_the_winners_iterations():
-    from benchmark.heads.grid import train_linear
+    from tests.support.linear_probe import train_linear
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 5, 300)
     x = (rng.normal(0, 1, (5, 12))[labels] + rng.normal(0, 1.5, (300, 12))).astype(np.float32)

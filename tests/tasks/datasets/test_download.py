@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tasks.datasets.download import (CHECKSUMS_FILE, DownloadError, Resource, concatenate, download_all, extract,
-                                    fetch)
+                                     fetch)
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
 

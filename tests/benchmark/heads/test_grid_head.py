@@ -5,7 +5,8 @@ import torch
 from sklearn.metrics import average_precision_score
 
 from benchmark.heads.grid import (GridHead, fit_grid, grid_accuracy, grid_average_precision, grid_cross_entropy,
-                             grid_points, minibatches, predict)
+                                  grid_points, minibatches)
+from tests.support.linear_probe import predict
 
 
 def fit(x, y, xv, yv, *, hidden=(), layers=None, attention=False, mask=None, mask_v=None, epochs=300, lrs=(1e-2,)):

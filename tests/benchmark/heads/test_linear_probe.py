@@ -2,7 +2,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from benchmark.heads.grid import train_linear
+from tests.support.linear_probe import train_linear
 
 
 def blobs(n: int, d: int, classes: int, seed: int, spread: float = 1.5):
