@@ -13,7 +13,7 @@ DEMO_SIZE ?= small
 DEMO_TASKS ?= --suite mini
 DEMO_MODELS ?= -m logmel -m random-cnn -m random-transformer
 
-.PHONY: setup sysdeps demo test test-slow perf clean
+.PHONY: setup sysdeps demo test test-slow perf reports clean
 
 setup: sysdeps $(STAMP)
 
@@ -45,8 +45,16 @@ test: setup
 test-slow: setup
 	$(PY) -m pytest -m slow
 
+# the benchmarks rewrite their reports in docs/reports/
 perf: setup
-	$(PY) -m pytest -m perf -s -p no:cacheprovider
+	EARBENCH_REPORT_DIR=docs/reports $(PY) -m pytest -m perf -s -p no:cacheprovider
+
+# the reports computed from the committed records (the calibration's chance levels need the small build)
+reports: setup
+	$(VENV)/bin/earbench data build mini --size small
+	$(PY) scripts/reports.py calibration --results leaderboard/results --size small
+	$(PY) scripts/reports.py pretraining --results leaderboard/results
+	$(PY) -m leaderboard.committed
 
 clean:
 	rm -rf $(VENV) build *.egg-info

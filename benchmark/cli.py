@@ -3,15 +3,18 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import TYPE_CHECKING, Callable, List, Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from benchmark.errors import EarbenchError
+from benchmark.registry import Registry
+
+if TYPE_CHECKING:
+    from benchmark.record import Record
 
 app = typer.Typer(
     help="earbench: benchmark audio representations.\n\n"
@@ -44,9 +47,8 @@ def list_(what: str = typer.Argument(..., help="tasks | models | suites | protoc
     from benchmark.scoring.metrics import METRICS
     from benchmark.protocols import PROTOCOLS
     from benchmark.task import SUITES, TASKS
-    from benchmark.registry import Registry
     from benchmark.upstream import SCHEMES, UPSTREAMS
-    # pre-training recipes are plugins too (models/ declares its own): `earbench pretrain --recipe NAME`
+    # pre-training recipes, a plugin kind (models/plugin.py declares the built-ins): `earbench pretrain --recipe NAME`
     RECIPES: Registry[object] = Registry("recipe", "earbench.recipes")
     registries = {"tasks": TASKS, "models": UPSTREAMS, "suites": SUITES, "protocols": PROTOCOLS, "metrics": METRICS,
                   "recipes": RECIPES}
@@ -122,20 +124,18 @@ def run(
     embeddings, so an interrupted run (Ctrl-C) resumes where it stopped.
     """
     from benchmark.run.executors import make_executor
-    from benchmark.run.plan import RunSettings, plan_suite
+    from benchmark.run.plan import plan_suite, task_list
+    from benchmark.settings import RunSettings
     if not task and not suite:
         raise EarbenchError("give --task or --suite (see `earbench list tasks` and `earbench list suites`)")
-    from benchmark.task import suite_tasks
-    task_names = [*task, *(suite_tasks(suite) if suite else [])]
-    # folders as absolute paths: workers elsewhere must find the same task
-    task_names = [str(Path(t).resolve()) if Path(t).is_dir() else t for t in task_names]
-    options = {**parse_options(option), **({"prompts": list(prompt)} if prompt else {})}
-    single = len(task_names) == 1 and len(model) == 1  # then an error is the answer, as one clear line
-    settings = RunSettings(protocol=protocol, layer=parse_layer(layer), pooling=pooling, train_fraction=train_fraction,
-                           options=options, results=results.resolve(), workers=workers,
+    # the same settings, planning and executors as `evaluate()`
+    settings = RunSettings(protocol=protocol, layer=layer, pooling=pooling, train_fraction=train_fraction,
+                           options=parse_options(option), prompts=prompt, results=results, workers=workers,
                            batch_seconds=batch_seconds, progress=True, rerun=rerun)
     runner = make_executor(executor, address=address, retries=retries, processes=processes)
-    plan = plan_suite(model, task_names, settings, seeds=seeds, strict=single)
+    tasks = task_list(task, suite)
+    single = len(tasks) == 1 and len(model) == 1  # then an error is the answer, as one clear line
+    plan = plan_suite(model, tasks, settings, seeds=seeds, strict=single)
     failures = []
     for what, err in plan.problems:  # one failing pairing is reported, and the others still run
         console.print(f"[red]error:[/red] {what}: {err}", highlight=False, soft_wrap=True)
@@ -158,11 +158,6 @@ def run(
         raise EarbenchError(f"{len(failures)} run(s) failed (see above): {'; '.join(failures)}")
 
 
-def parse_layer(layer: str) -> "str | int":
-    from benchmark.run.evaluate import parse_layer as parse
-    return parse(layer)
-
-
 def parse_options(items: List[str]) -> dict:
     """KEY=VALUE pairs; values read as JSON where they parse (numbers, booleans), else as text."""
     import json
@@ -178,12 +173,11 @@ def parse_options(items: List[str]) -> dict:
     return options
 
 
-def print_summary(records: list[dict]) -> None:
+def print_summary(records: list["Record"]) -> None:
     from benchmark.scoring.stats import summarise
     groups: dict[tuple, list[float]] = defaultdict(list)
     for r in records:
-        key = (r["upstream"]["name"], r["task"]["name"], protocol_label(r["protocol"]), r["main_metric"])
-        groups[key].append(r["metrics"][r["main_metric"]])
+        groups[r.model, r.task_name, r.label, r.main_metric].append(r.metrics[r.main_metric])
     table = Table(title="results (mean ± 95% CI over seeds and folds)")
     for column in ("model", "task", "protocol", "metric", "score", "std", "runs"):
         table.add_column(column)
@@ -194,30 +188,24 @@ def print_summary(records: list[dict]) -> None:
     out.print(table)
 
 
-def protocol_label(protocol: dict) -> str:
-    """`linear`, `linear layer=weighted`, `mlp frac=0.1 pooling=max`: what differs from the defaults."""
-    label = protocol["name"]
-    if protocol.get("layer", "last") != "last":
-        label += f" layer={protocol['layer']}"
-    if protocol.get("pooling", "mean") != "mean":
-        label += f" pooling={protocol['pooling']}"
-    if protocol.get("train_fraction", 1.0) != 1.0:
-        label += f" frac={protocol['train_fraction']:g}"
-    return label
-
-
 def add_plugin_commands() -> None:
     """Commands contributed by packages (the leaderboard, data building, ...)."""
-    for ep in entry_points(group="earbench.commands"):
+    commands: Registry[object] = Registry("command", "earbench.commands")
+    try:
+        names = commands.names()
+    except EarbenchError as err:  # a broken plugin must not break the CLI
+        console.print(f"[yellow]warning: no plugin commands: {err}[/yellow]")
+        return
+    for name in names:
         try:
-            command = ep.load()
+            command = commands.get(name)
         except Exception as err:  # noqa: BLE001 - a broken plugin must not break the CLI
-            console.print(f"[yellow]warning: plugin command {ep.name!r} ({ep.value}) failed to load: {err}[/yellow]")
+            console.print(f"[yellow]warning: plugin command {name!r} failed to load: {err}[/yellow]")
             continue
         if isinstance(command, typer.Typer):
-            app.add_typer(command, name=ep.name)
+            app.add_typer(command, name=name)
         else:
-            app.command(ep.name)(guarded(command))
+            app.command(name)(guarded(command))
 
 
 def main() -> None:

@@ -1,18 +1,25 @@
 """A typed name -> object registry with decorator registration, lazy entries and plugins.
 
-Built-in tasks and upstreams are declared as entry points exactly like third-party plugins,
-so the core never imports `tasks` or `models`; entries load only when first asked for.
+A package contributes names through entry points, so the core never imports `tasks` or
+`models`. Each package declares all its built-ins in one module, as one `Plugin` named by
+one entry point of the `earbench.plugins` group; a third-party package may do the same, or
+name single objects in a kind's own group (`earbench.upstreams`, `earbench.tasks`, ...).
+Either way nothing is imported until its name is first used.
 """
 from __future__ import annotations
 
 import difflib
 import importlib
+from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import Callable, Generic, Iterator, TypeVar, overload
+from typing import Callable, Generic, Iterator, Mapping, TypeVar, overload
 
 from benchmark.errors import EarbenchError
 
 T = TypeVar("T")
+
+#: the entry-point group whose entries each name one package's `Plugin`
+PLUGINS_GROUP = "earbench.plugins"
 
 
 class UnknownNameError(EarbenchError, KeyError):
@@ -26,6 +33,19 @@ class DuplicateNameError(EarbenchError):
     """Two different objects claim the same name."""
 
 
+@dataclass(frozen=True)
+class Plugin:
+    """What one package adds to the registries, keyed by the entry-point group of each kind.
+
+    `entries`: group -> {name: "module:attr"}, each imported when its name is first used.
+    `tables`: group -> "module:attr" of a dict {name: object}, imported when a name it may
+    hold is first asked for (for many objects built in one module, such as the recipes).
+    """
+
+    entries: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    tables: Mapping[str, str] = field(default_factory=dict)
+
+
 def import_string(target: str) -> object:
     """Resolve `package.module:attr.sub` to the object it names."""
     module_name, _, attr = target.partition(":")
@@ -33,6 +53,21 @@ def import_string(target: str) -> object:
     for part in filter(None, attr.split(".")):
         obj = getattr(obj, part)
     return obj
+
+
+def installed_plugins() -> list[tuple[str, Plugin]]:
+    """The packages' `Plugin`s (`earbench.plugins` entry points); importing one imports no built-in."""
+    found = []
+    for ep in entry_points(group=PLUGINS_GROUP):
+        try:
+            plugin = ep.load()
+        except (ImportError, AttributeError) as err:
+            raise EarbenchError(f"plugin {ep.name!r}: cannot import {ep.value!r}: {err}") from err
+        if not isinstance(plugin, Plugin):
+            raise EarbenchError(f"plugin {ep.name!r}: {ep.value!r} is a {type(plugin).__name__}, "
+                                f"not a benchmark.registry.Plugin")
+        found.append((ep.name, plugin))
+    return found
 
 
 class Registry(Generic[T]):
@@ -43,6 +78,7 @@ class Registry(Generic[T]):
         self.entry_point_group = entry_point_group
         self._objects: dict[str, T] = {}
         self._lazy: dict[str, str] = {}
+        self._tables: list[str] = []
         self._plugins_loaded = entry_point_group is None
 
     @overload
@@ -74,29 +110,56 @@ class Registry(Generic[T]):
         if self._plugins_loaded:
             return
         self._plugins_loaded = True
-        for ep in entry_points(group=self.entry_point_group):
-            if ep.name in self._objects or ep.name in self._lazy:
-                if self._lazy.get(ep.name) == ep.value:
+        group = self.entry_point_group
+        plugins = installed_plugins()
+        declared = [(f"plugin {package!r}", name, target) for package, plugin in plugins
+                    for name, target in plugin.entries.get(group, {}).items()]
+        declared += [(f"plugin {ep.value!r} ({ep.group})", ep.name, ep.value) for ep in entry_points(group=group)]
+        for source, name, target in declared:
+            if name in self._objects or name in self._lazy:
+                if self._lazy.get(name) == target:
                     continue
-                raise DuplicateNameError(
-                    f"{self.kind} {ep.name!r} from plugin {ep.value!r} ({ep.group}) clashes with "
-                    f"an existing registration")
-            self._lazy[ep.name] = ep.value
+                raise DuplicateNameError(f"{self.kind} {name!r} from {source} clashes with an existing registration")
+            self._lazy[name] = target
+        self._tables = [plugin.tables[group] for _, plugin in plugins if group in plugin.tables]
+
+    def _load_tables(self) -> None:
+        """Import the plugins' tables of this kind and register what they hold."""
+        while self._tables:
+            target = self._tables[0]
+            table = self._import(f"{self.kind} table", target)
+            if not isinstance(table, Mapping):
+                raise EarbenchError(f"{self.kind} table {target!r} is a {type(table).__name__}, not a dict")
+            for name, obj in table.items():
+                if name in self._lazy or self._objects.get(name, obj) is not obj:
+                    raise DuplicateNameError(f"{self.kind} {name!r} from the table {target!r} clashes with an "
+                                             f"existing registration")
+                self._objects[name] = obj
+            self._tables.pop(0)
+
+    def _find(self, name: object) -> bool:
+        """Whether `name` is known, importing the tables only if no cheaper source has it."""
+        if name in self._objects:
+            return True
+        self._load_plugins()
+        if name not in self._lazy:
+            self._load_tables()
+        return name in self._objects or name in self._lazy
+
+    @staticmethod
+    def _import(what: str, target: str) -> object:
+        try:
+            return import_string(target)
+        except (ImportError, AttributeError) as err:
+            raise EarbenchError(f"{what}: cannot import {target!r}: {err}") from err
 
     def get(self, name: str) -> T:
-        if name in self._objects:
-            return self._objects[name]
-        self._load_plugins()
+        if not self._find(name):
+            raise UnknownNameError(self.unknown_message(name))
         if name in self._lazy:
-            target = self._lazy[name]
-            try:
-                obj = import_string(target)
-            except (ImportError, AttributeError) as err:
-                raise EarbenchError(f"{self.kind} {name!r}: cannot import {target!r}: {err}") from err
-            self._objects[name] = obj  # type: ignore[assignment]
+            self._objects[name] = self._import(f"{self.kind} {name!r}", self._lazy[name])  # type: ignore[assignment]
             del self._lazy[name]
-            return obj  # type: ignore[return-value]
-        raise UnknownNameError(self.unknown_message(name))
+        return self._objects[name]
 
     def unknown_message(self, name: str) -> str:
         close = difflib.get_close_matches(name, self.names(), n=3, cutoff=0.5)
@@ -106,11 +169,11 @@ class Registry(Generic[T]):
 
     def names(self) -> list[str]:
         self._load_plugins()
+        self._load_tables()
         return sorted({*self._objects, *self._lazy})
 
     def __contains__(self, name: object) -> bool:
-        self._load_plugins()
-        return name in self._objects or name in self._lazy
+        return self._find(name)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())

@@ -1,4 +1,12 @@
-"""Where earbench keeps things, and how it writes them: atomically, so a crash loses nothing."""
+"""Where earbench keeps things, and how it writes them: atomically and durably, so a crash loses nothing.
+
+A file is written under a hidden temporary name beside its destination, flushed to disk and
+renamed over the old one (`atomic_path`, `write_text`, `write_json`, `save_npy`). A directory
+is filled under a hidden temporary name, everything in it flushed, and then put in place of
+the old one whole (`atomic_dir`, or `staging_dir` + `publish_dir` when it is published later).
+A reader finds the old version or the new one, never half of either; after a crash, what was
+published is complete on disk and what was not leaves the old version as it was.
+"""
 from __future__ import annotations
 
 import json
@@ -17,24 +25,50 @@ def home() -> Path:
     return Path(os.environ.get("EARBENCH_HOME", Path.home() / ".cache" / "earbench")).expanduser()
 
 
+def _process_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+#: temporary files and folders are created private; what is published gets the usual permissions
+_UMASK = _process_umask()
+
+
+def _fsync(path: str | Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary sibling of `path`; it replaces `path` only if the block succeeds."""
+    """Yield a temporary sibling of `path` to write; it replaces `path` only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    tmp = Path(name)
     try:
-        yield Path(tmp)
+        yield tmp
+        os.chmod(tmp, 0o666 & ~_UMASK)
+        _fsync(tmp)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+    _fsync(path.parent)
+
+
+def write_text(path: Path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def write_json(path: Path, data: Any) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+    write_text(path, json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
 
 
 def save_npy(path: Path, array: np.ndarray) -> None:
@@ -43,8 +77,48 @@ def save_npy(path: Path, array: np.ndarray) -> None:
             np.save(f, array)
 
 
-def replace_dir(tmp_dir: Path, final_dir: Path) -> None:
-    """Move a finished directory into place (the old one, if any, is dropped)."""
-    if final_dir.exists():
-        shutil.rmtree(final_dir)
-    os.replace(tmp_dir, final_dir)
+def staging_dir(path: Path) -> Path:
+    """A new, empty, hidden sibling of `path` to fill and then hand to `publish_dir`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+
+
+def publish_dir(staged: Path, path: Path) -> None:
+    """Flush the finished directory `staged` to disk and put it in place of `path` (a directory,
+    file or link, replaced whole). Links inside `staged` are kept as links, never followed."""
+    staged, path = Path(staged), Path(path)
+    os.chmod(staged, 0o777 & ~_UMASK)
+    for folder, _, files in os.walk(staged, topdown=False):
+        for name in files:
+            if not os.path.islink(os.path.join(folder, name)):
+                _fsync(os.path.join(folder, name))
+        _fsync(folder)
+    if not os.path.lexists(path):
+        os.replace(staged, path)
+        _fsync(path.parent)
+        return
+    # rename(2) cannot replace a non-empty directory: move the old one aside first, then drop it
+    aside = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+    os.replace(path, aside / path.name)
+    try:
+        os.replace(staged, path)
+    except BaseException:
+        os.replace(aside / path.name, path)
+        aside.rmdir()
+        raise
+    _fsync(path.parent)
+    shutil.rmtree(aside)
+
+
+@contextmanager
+def atomic_dir(path: Path) -> Iterator[Path]:
+    """Yield an empty temporary sibling of `path` to fill; it replaces `path` whole only if the
+    block succeeds, and is removed otherwise."""
+    staged = staging_dir(path)
+    try:
+        yield staged
+        publish_dir(staged, path)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise

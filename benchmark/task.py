@@ -12,18 +12,8 @@ from typing import Callable
 import pandas as pd
 
 from benchmark.errors import TaskError
+from benchmark.family import family_of
 from benchmark.registry import Registry
-
-#: family -> (prediction type, default metrics, default main metric)
-FAMILIES: dict[str, tuple[str, tuple[str, ...], str]] = {
-    "classification": ("multiclass", ("accuracy", "macro_f1"), "accuracy"),
-    "tagging": ("multilabel", ("mAP", "roc_auc", "d_prime"), "mAP"),
-    "sed": ("frame_multilabel", ("event_onset_200ms_fms", "segment_1s_er"), "event_onset_200ms_fms"),
-    "asr": ("transcript", ("wer", "cer"), "wer"),
-    "speaker_verification": ("trial_scores", ("eer", "min_dcf"), "eer"),
-    "retrieval": ("ranking", ("r@1", "r@5", "r@10", "mAP@10"), "r@1"),
-    "pitch": ("multiclass", ("pitch_acc", "chroma_acc"), "pitch_acc"),
-}
 
 SPLITS = ("train", "valid", "test")
 
@@ -53,10 +43,11 @@ class TaskSpec:
     root: Path | None = None
 
     def __post_init__(self) -> None:
-        if self.family not in FAMILIES:
-            raise TaskError(f"task {self.name!r}: unknown family {self.family!r}; "
-                            f"expected one of {', '.join(FAMILIES)}")
-        _, default_metrics, default_main = FAMILIES[self.family]
+        try:
+            family = family_of(self.family)
+        except TaskError as err:
+            raise TaskError(f"task {self.name!r}: {err}") from None
+        default_metrics, default_main = family.metrics, family.main_metric
         if not self.metrics:
             object.__setattr__(self, "metrics", default_metrics)
         if not self.main_metric:
@@ -66,7 +57,7 @@ class TaskSpec:
 
     @property
     def prediction_type(self) -> str:
-        return FAMILIES[self.family][0]
+        return family_of(self.family).prediction_type
 
     @property
     def is_kfold(self) -> bool:
@@ -79,12 +70,12 @@ class TaskSpec:
         n = len(self.folds)
         if n < 3:
             raise TaskError(f"task {self.name!r}: k-fold needs at least 3 folds, has {n}")
-        plans = []
+        runs = []
         for i, fold in enumerate(self.folds):
             valid = self.folds[(i + 1) % n]
             train = [f for f in self.folds if f not in (fold, valid)]
-            plans.append((fold, {"train": train, "valid": [valid], "test": [fold]}))
-        return plans
+            runs.append((fold, {"train": train, "valid": [valid], "test": [fold]}))
+        return runs
 
 
 TASKS: Registry[Callable[[], TaskSpec] | TaskSpec] = Registry("task", "earbench.tasks")

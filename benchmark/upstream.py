@@ -36,9 +36,10 @@ class Upstream(Protocol):
 
 #: name -> factory returning an upstream module (a class or a function of no arguments)
 UPSTREAMS: Registry[Callable[[], torch.nn.Module]] = Registry("upstream", "earbench.upstreams")
-#: scheme -> loader(argument) for specs like `hear:MODULE`, `ckpt:PATH`, `hf:REPO`
+#: scheme -> loader(argument) for specs like `hear:MODULE`, `s3prl:NAME`, `ckpt:PATH`, `hf:REPO`
 SCHEMES: Registry[Callable[[str], torch.nn.Module]] = Registry("upstream scheme", "earbench.schemes")
 SCHEMES.register_lazy("hear", "benchmark.upstreams.hear:load_hear_upstream")
+SCHEMES.register_lazy("s3prl", "benchmark.upstreams.s3prl_hub:load_s3prl_upstream")
 
 
 def register_upstream(name: str, factory: Callable[[], torch.nn.Module] | None = None):  # type: ignore[no-untyped-def]

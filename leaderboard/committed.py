@@ -27,7 +27,7 @@ def expected(results: Path | None = None) -> str:
 
 
 def main() -> None:
-    from leaderboard.write import write_text
+    from benchmark.storage import write_text
     write_text(MARKDOWN, expected())
     print(f"wrote {MARKDOWN}")
 

@@ -6,12 +6,14 @@ audio is, so the domain is read, in order, from:
 1. the record's `task.domain`, when it is one of DOMAINS;
 2. words in the task name (split on non-alphanumerics): music words first (so that
    `gtzan_music_speech` is music), then speech words, then environment words;
-3. the task family: `asr` and `speaker_verification` are speech, `pitch` is music;
+3. the task family's `domain` (`asr` and `speaker_verification` are speech, `pitch` is music);
 4. otherwise environment (sound events, scenes, captions).
 """
 from __future__ import annotations
 
 import re
+
+from benchmark.family import FAMILIES
 
 DOMAINS = ("speech", "environment", "music")
 
@@ -26,7 +28,6 @@ WORDS = {
                     "audioset", "dcase", "sed", "event", "events", "tagging", "clotho", "audiocaps", "retrieval",
                     "birds", "bird", "beehive", "imitation", "gunshot", "environment", "environmental"},
 }
-FAMILY_DOMAIN = {"asr": "speech", "speaker_verification": "speech", "pitch": "music"}
 
 
 def task_domain(name: str, family: str | None = None, declared: str | None = None) -> str:
@@ -37,4 +38,5 @@ def task_domain(name: str, family: str | None = None, declared: str | None = Non
     for domain in ("music", "speech", "environment"):
         if words & WORDS[domain]:
             return domain
-    return FAMILY_DOMAIN.get(family or "", "environment")
+    known = FAMILIES.get(family or "")
+    return (known.domain if known else None) or "environment"

@@ -73,7 +73,7 @@ def method_text(board: Board) -> str:
             f"100 = ceiling) averaged over {len(scaled)} task(s) ({', '.join(scaled) or 'none'}) and over each "
             f"domain's tasks. Rank: by overall score, with a 95% interval from a bootstrap over seeds/folds "
             f"(test items are not in the records, so test-set sampling is not covered); entries whose "
-            f"intervals overlap are not separable. See the README, section \"The leaderboard\".")
+            f"intervals overlap are not separable. See earbench's docs/leaderboard.md.")
 
 
 def escape(text: str) -> str:

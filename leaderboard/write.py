@@ -1,20 +1,13 @@
 """Write the three outputs of one board (each atomically, so a reader never sees half a file)."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from benchmark.storage import atomic_path
+from benchmark.storage import write_text
 from leaderboard import markdown, page, table_csv
 from leaderboard.board import Board, build_from
 
 OUTPUTS = ("LEADERBOARD.md", "leaderboard.csv", "index.html")
-
-
-def write_text(path: Path, text: str) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the page from a web server
 
 
 def write_all(results: str | Path, out: str | Path | None, **kwargs) -> tuple[Board, str]:

@@ -36,6 +36,9 @@ def patchify(feats: torch.Tensor, patch: int) -> torch.Tensor:
 
 
 class AudioMAE(Objective):
+    encoder_config_class = ViTConfig
+    config_class = AudioMAEConfig
+
     def __init__(self, encoder: ViTConfig, config: AudioMAEConfig, total_steps: int) -> None:
         super().__init__(total_steps)
         self.config = config

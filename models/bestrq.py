@@ -45,6 +45,7 @@ class FbankConformer(nn.Module):
     """Log-mel -> `stack` frames stacked -> linear -> context network; an upstream (hop 40 ms)."""
 
     kind = "fbank-conformer"
+    config_class = FbankConformerConfig
 
     def __init__(self, config: FbankConformerConfig) -> None:
         super().__init__()
@@ -100,6 +101,9 @@ class BESTRQConfig:
 
 
 class BESTRQ(Objective):
+    encoder_config_class = FbankConformerConfig
+    config_class = BESTRQConfig
+
     def __init__(self, encoder: FbankConformerConfig, config: BESTRQConfig, total_steps: int) -> None:
         super().__init__(total_steps)
         self.config = config

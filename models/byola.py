@@ -34,6 +34,8 @@ def mlp(dim_in: int, hidden: int, dim_out: int) -> nn.Module:
 
 
 class BYOLA(Objective):
+    encoder_config_class = CNNConfig
+    config_class = BYOLAConfig
     no_decay_names = ()
 
     def __init__(self, encoder: CNNConfig, config: BYOLAConfig, total_steps: int) -> None:

@@ -39,6 +39,7 @@ class CNNConfig:
 
 class BYOLACNN(nn.Module):
     kind = "byola-cnn"
+    config_class = CNNConfig
     blocks = 3
 
     def __init__(self, config: CNNConfig) -> None:

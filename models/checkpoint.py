@@ -8,18 +8,16 @@ A run directory holds one folder per saved step:
       train_state.safetensors  everything the run trains or tracks (teachers, heads, decoders) + optimizer tensors
       train_state.json         step, schedule length, full recipe, optimizer hyper-parameters
 
-Each folder is written under a temporary name and renamed when complete, so a crash never
-leaves a half checkpoint. A checkpoint for sharing needs only the first two files.
+Each folder is written under a temporary name and published whole when complete
+(`benchmark.storage.atomic_dir`), so a crash never leaves a half checkpoint. A checkpoint for sharing needs only the first two files.
 Every failure to read one is a `CheckpointError` naming the file.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +27,10 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from benchmark.errors import EarbenchError
-from models.byola_cnn import BYOLACNN, CNNConfig
+from benchmark.registry import Registry
+from benchmark.storage import atomic_dir
+from benchmark.upstream import fingerprint
 from models.config import from_dict
-from models.spectrogram_vit import SpectrogramViT, ViTConfig
 
 FORMAT = "earbench-encoder"
 FORMAT_VERSION = 1
@@ -39,11 +38,14 @@ WEIGHTS, CONFIG = "model.safetensors", "config.json"
 TRAIN_WEIGHTS, TRAIN_CONFIG = "train_state.safetensors", "train_state.json"
 STEP_DIR = re.compile(r"^step-(\d+)$")
 
-#: encoder kind (config["encoder"]["kind"]) -> (module class, its config class)
-ENCODERS: dict[str, tuple[type[nn.Module], type]] = {
-    SpectrogramViT.kind: (SpectrogramViT, ViTConfig),
-    BYOLACNN.kind: (BYOLACNN, CNNConfig),
-}
+#: encoder kind (config["encoder"]["kind"], the class's `kind`) -> module class, built from its `config_class`
+ENCODERS: Registry[type[nn.Module]] = Registry("encoder kind")
+ENCODERS.register_lazy("spectrogram-vit", "models.spectrogram_vit:SpectrogramViT")
+ENCODERS.register_lazy("byola-cnn", "models.byola_cnn:BYOLACNN")
+ENCODERS.register_lazy("waveform", "models.waveform:WaveformEncoder")
+ENCODERS.register_lazy("fbank-conformer", "models.bestrq:FbankConformer")
+ENCODERS.register_lazy("spectrogram-ssm", "models.spectrogram_ssm:SpectrogramSSM")
+ENCODERS.register_lazy("clap", "models.clap:CLAPModel")
 
 
 class CheckpointError(EarbenchError):
@@ -66,13 +68,10 @@ def build_encoder(config: dict, where: str = CONFIG) -> nn.Module:
     config = dict(config)
     kind = config.pop("kind", None)
     if kind not in ENCODERS:
-        from models.paradigms import encoders
-        ENCODERS.update(encoders())
-    if kind not in ENCODERS:
         raise CheckpointError(f"{where}: unknown encoder kind {kind!r}; known: {', '.join(ENCODERS)}")
-    cls, config_cls = ENCODERS[kind]
+    cls = ENCODERS.get(kind)
     try:
-        return cls(from_dict(config_cls, config, f"{where}: encoder"))
+        return cls(from_dict(cls.config_class, config, f"{where}: encoder"))
     except (TypeError, ValueError) as err:
         raise CheckpointError(f"{where}: invalid encoder configuration: {err}") from None
 
@@ -97,7 +96,6 @@ def optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch
 
 def write_encoder(folder: Path, encoder: nn.Module, extra: dict[str, Any]) -> None:
     """`model.safetensors` + `config.json` into an existing folder: all an upstream needs."""
-    from benchmark.upstream import fingerprint
     save_file(_tensors(encoder.state_dict()), str(folder / WEIGHTS))
     config = {"format": FORMAT, "format_version": FORMAT_VERSION, "encoder": encoder.config, **extra,
               "weights_sha256": sha256_file(folder / WEIGHTS), "fingerprint": fingerprint(encoder),
@@ -107,19 +105,9 @@ def write_encoder(folder: Path, encoder: nn.Module, extra: dict[str, Any]) -> No
 
 def save_encoder(folder: Path, encoder: nn.Module, extra: dict[str, Any]) -> Path:
     """Write an encoder-only checkpoint folder atomically (e.g. a run's random initialisation)."""
-    folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=folder.parent))
-    try:
-        write_encoder(tmp, encoder, extra)
-        tmp.chmod(0o755)
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return folder
+    with atomic_dir(folder) as staged:
+        write_encoder(staged, encoder, extra)
+    return Path(folder)
 
 
 def save_checkpoint(run_dir: Path, step: int, encoder: nn.Module, objective: nn.Module,
@@ -129,26 +117,16 @@ def save_checkpoint(run_dir: Path, step: int, encoder: nn.Module, objective: nn.
 
     `encoder_info` goes into `config.json` too (the trainer's display name and pre-training
     compute: see `pretraining_facts`)."""
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    final = run_dir / step_dir_name(step)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=run_dir))
-    try:
-        write_encoder(tmp, encoder, {"step": step, "recipe": train_info.get("recipe", {}).get("name"),
-                                     **(encoder_info or {})})
+    final = Path(run_dir) / step_dir_name(step)
+    with atomic_dir(final) as staged:
+        write_encoder(staged, encoder, {"step": step, "recipe": train_info.get("recipe", {}).get("name"),
+                                        **(encoder_info or {})})
         opt_tensors, opt_rest = optimizer_tensors(optimizer)
         state = {f"objective.{k}": v for k, v in objective.state_dict().items()} | opt_tensors
-        save_file(_tensors(state), str(tmp / TRAIN_WEIGHTS))
+        save_file(_tensors(state), str(staged / TRAIN_WEIGHTS))
         info = {**train_info, "step": step, "optimizer": opt_rest,
-                "train_state_sha256": sha256_file(tmp / TRAIN_WEIGHTS)}
-        (tmp / TRAIN_CONFIG).write_text(json.dumps(info, indent=2, default=str) + "\n")
-        tmp.chmod(0o755)
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+                "train_state_sha256": sha256_file(staged / TRAIN_WEIGHTS)}
+        (staged / TRAIN_CONFIG).write_text(json.dumps(info, indent=2, default=str) + "\n")
     return final
 
 

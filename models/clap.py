@@ -47,6 +47,7 @@ def masked_mean(h: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
 
 class CLAPModel(nn.Module):
     kind = "clap"
+    config_class = CLAPModelConfig
 
     def __init__(self, config: CLAPModelConfig) -> None:
         super().__init__()
@@ -102,6 +103,8 @@ def clip_loss(audio: torch.Tensor, text: torch.Tensor, scale: torch.Tensor, capt
 
 
 class CLAP(Objective):
+    encoder_config_class = CLAPModelConfig
+    config_class = CLAPConfig
     no_decay_names = ("pos", "cls", "logit_scale")
 
     def __init__(self, encoder: CLAPModelConfig, config: CLAPConfig, total_steps: int) -> None:

@@ -74,6 +74,9 @@ class CNNDecoder(nn.Module):
 
 
 class EAT(Objective):
+    encoder_config_class = ViTConfig
+    config_class = EATConfig
+
     def __init__(self, encoder: ViTConfig, config: EATConfig, total_steps: int) -> None:
         super().__init__(total_steps)
         self.config = config

@@ -20,6 +20,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torchaudio
 
+from models.checkpoint import load_encoder
 from models.kmeans import assign, kmeans
 from models.objective import Objective
 from models.spans import masked_index, span_mask
@@ -66,6 +67,8 @@ class MFCC(nn.Module):
 
 
 class HuBERT(Objective):
+    encoder_config_class = WaveConfig
+    config_class = HuBERTConfig
     no_decay_names = ("pos", "cls", "mask_emb", "label_emb")
 
     def __init__(self, encoder: WaveConfig, config: HuBERTConfig, total_steps: int) -> None:
@@ -76,7 +79,6 @@ class HuBERT(Objective):
         self.final_proj = nn.Linear(encoder.dim, config.final_dim)
         self.label_emb = nn.Parameter(torch.randn(config.clusters, config.final_dim) * 0.02)
         if config.target_encoder:
-            from models.checkpoint import load_encoder
             self.target = load_encoder(config.target_encoder)
             self.target.requires_grad_(False)
             if abs(self.target.hop_ms - self.encoder.hop_ms) > 1e-6:

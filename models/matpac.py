@@ -45,6 +45,9 @@ class MATPACConfig:
 
 
 class MATPAC(Objective):
+    encoder_config_class = ViTConfig
+    config_class = MATPACConfig
+
     def __init__(self, encoder: ViTConfig, config: MATPACConfig, total_steps: int) -> None:
         super().__init__(total_steps)
         self.config = config

@@ -15,6 +15,9 @@ import torch.nn.functional as F
 
 class Objective(nn.Module):
     encoder: nn.Module
+    #: the dataclasses a recipe's `encoder` and `params` are (how `recipe_from_dict` rebuilds them)
+    encoder_config_class: type
+    config_class: type
     #: substrings of parameter names that are never weight-decayed (besides biases and norms)
     no_decay_names: tuple[str, ...] = ("pos", "cls", "mask_token")
 

@@ -29,6 +29,7 @@ class SSMConfig(ViTConfig):
 
 class SpectrogramSSM(SpectrogramViT):
     kind = "spectrogram-ssm"
+    config_class = SSMConfig
 
     def __init__(self, config: SSMConfig) -> None:
         super().__init__(config)
@@ -38,6 +39,8 @@ class SpectrogramSSM(SpectrogramViT):
 
 class SSMMATPAC(MATPAC):
     """MATPAC (see models/matpac.py) with a `SpectrogramSSM` student and teacher."""
+    encoder_config_class = SSMConfig
+    config_class = MATPACConfig
 
     def __init__(self, encoder: SSMConfig, config: MATPACConfig, total_steps: int) -> None:
         Objective.__init__(self, total_steps)

@@ -37,6 +37,7 @@ class ViTConfig:
 
 class SpectrogramViT(nn.Module):
     kind = "spectrogram-vit"
+    config_class = ViTConfig
 
     def __init__(self, config: ViTConfig) -> None:
         super().__init__()

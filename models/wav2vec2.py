@@ -70,6 +70,8 @@ def contrastive_logits(context: torch.Tensor, targets: torch.Tensor, negatives: 
 
 
 class Wav2Vec2(Objective):
+    encoder_config_class = WaveConfig
+    config_class = Wav2Vec2Config
     no_decay_names = ("pos", "cls", "mask_emb", "codebook")
 
     def __init__(self, encoder: WaveConfig, config: Wav2Vec2Config, total_steps: int) -> None:

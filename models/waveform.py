@@ -106,6 +106,7 @@ class ConvFeatures(nn.Module):
 
 class WaveformEncoder(nn.Module):
     kind = "waveform"
+    config_class = WaveConfig
 
     def __init__(self, config: WaveConfig) -> None:
         super().__init__()

@@ -1,6 +1,7 @@
 """Score parity with the HEAR 2021 evaluation kit, on the same embeddings, in one run.
 
     .venv/bin/python scripts/hear_parity.py --peer HEARKIT_RUNNER [--out DIR] [--per-class 75] [--test-per-class 100] [--seeds 3]
+        [--report docs/reports/hear-parity.md]
 
 1. writes a HEAR-layout scene task (4 overlapping tone classes in noise; 16 kHz and
    44.1 kHz audio; per class: `--per-class` train, a third of it valid, `--test-per-class` test);
@@ -15,7 +16,8 @@
    over every test clip; earbench caches float16) and that the port matches the
    original module inside the kit's venv;
 5. prints the scores (theirs: MLP grid, test top1_acc; ours: linear probe, mean and 95%
-   CI over seeds) and wall times side by side, and writes `parity.json`.
+   CI over seeds) and wall times side by side, and writes `parity.json` (and, with
+   `--report`, the table as a Markdown report: docs/reports/hear-parity.md).
 """
 from __future__ import annotations
 
@@ -28,6 +30,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from reports import write_report
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -69,6 +73,7 @@ def main() -> None:
     parser.add_argument("--protocols", default="linear,mlp", help="earbench protocols to run (if registered)")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--grids", default="default,fast")
+    parser.add_argument("--report", type=Path, help="also write the table as this Markdown report")
     args = parser.parse_args()
     global PEER
     if not args.peer or not Path(args.peer).is_file():
@@ -160,6 +165,32 @@ def main() -> None:
         print(f"  {'earbench, ' + protocol + ' probe':<34}{r['accuracy']:>16}{r['wall_s_total']:>10.1f}"
               f"   (embed {r['embed_s']} s, probe {r['probe_s']} s, {args.seeds} seeds)")
     print(f"  one test clip = {1 / n_test:.4f} accuracy; written {args.out / 'parity.json'}")
+    if args.report:
+        print(f"  report: {write_parity_report(args, result, peer_wall, n_test)}")
+
+
+def write_parity_report(args: argparse.Namespace, result: dict, peer_wall: float, n_test: int) -> Path:
+    """The side-by-side table of one parity run as a Markdown report."""
+    rows = ["| harness | probe | test accuracy | wall s |", "|---|---|---|---|"]
+    for name, stage in result["kit"].items():
+        if isinstance(stage, dict) and stage.get("test_top1_acc") is not None:
+            rows.append(f"| HEAR kit | MLP, grid `{name.removeprefix('predict-')}` | {stage['test_top1_acc']:.4f} | "
+                        f"{stage['wall_s']:.0f} |")
+    rows.append(f"| HEAR kit | embedding stage | | {result['kit']['embed']['wall_s']:.0f} |")
+    for protocol, r in result["earbench"].items():
+        rows.append(f"| earbench | `{protocol}`, {args.seeds} seeds (mean ± 95% CI) | {r['accuracy']} | "
+                    f"{r['wall_s_total']:.0f} (embed {r['embed_s']:.0f}, probe {r['probe_s']:.0f}) |")
+    emb = result["embeddings"]
+    clips = ", ".join(f"{n} {split}" for split, n in result["task"]["clips"].items())
+    body = (f"A HEAR-layout scene task of 4 overlapping tone classes in noise ({clips} clips), "
+            "`hearbaseline`'s embeddings in both harnesses: the kit runs PyPI `hearbaseline`, earbench "
+            "`scripts/hear_naive.py`, a port at the 250 ms hop of its scene embedding. Same embeddings: max "
+            f"relative difference earbench vs kit over the test clips {emb['max_rel_diff_earbench_vs_kit_test']:.1e} "
+            f"(earbench's float16 cache), port vs `hearbaseline.naive` {emb['max_rel_diff_port_vs_hearbaseline']:.1e}. "
+            f"The kit's whole run took {peer_wall:.0f} s; one test clip is {1 / n_test:.4f} accuracy.\n\n" + "\n".join(rows))
+    command = (f"python scripts/hear_parity.py --peer RUNNER --per-class {args.per_class} --test-per-class {args.test_per_class} "
+               f"--seeds {args.seeds} --grids {args.grids} --protocols {args.protocols} --report {args.report}")
+    return write_report(args.report.stem, "Parity with the HEAR 2021 kit", command, body, args.report.parent)
 
 
 if __name__ == "__main__":

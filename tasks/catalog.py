@@ -1,19 +1,21 @@
-"""The real-data tasks and their suites, declared for the `earbench.tasks` and
-`earbench.suites` entry-point groups (see pyproject.toml).
+"""The real-data tasks and their suites: the `TASKS` and `SUITES` tables that tasks/plugin.py
+adds to the task and suite registries.
 
-A real task is a folder task that a recipe prepared into `$EARBENCH_HOME/data/<name>`;
-asking for one that is not prepared yet says exactly which two commands make it.
+A real task is a folder task that a dataset preparer (tasks/datasets/) wrote into
+`$EARBENCH_HOME/data/<name>`; asking for one that is not prepared yet says exactly which
+two commands make it.
 """
 from __future__ import annotations
 
 from functools import partial
+from typing import Callable
 
 from benchmark.errors import TaskError
 from benchmark.sources.folder import load_folder_task
 from benchmark.storage import home
 from benchmark.task import TaskSpec
 
-#: task name -> recipe that prepares it
+#: task name -> the dataset (tasks/datasets/) that prepares it
 REAL_TASKS: dict[str, str] = {
     "esc50": "esc50",
     "urbansound8k": "urbansound8k",
@@ -39,9 +41,9 @@ REAL_TASKS: dict[str, str] = {
     "fsdd": "fsdd",
 }
 
-#: suite name -> task names (README: "Real datasets, HEAR tasks and Hugging Face datasets")
+#: suite name -> task names (docs/datasets.md, "Suites")
 SUITES: dict[str, list[str]] = {
-    # HEAR 2021's open tasks that have a recipe here, without the two largest (FSD50K, NSynth 50h)
+    # HEAR 2021's open tasks that have a dataset preparer here, without the two largest (FSD50K, NSynth 50h)
     "hear-lite": ["esc50", "speech-commands-ks12", "crema-d", "dcase2016-task2", "gtzan", "nsynth-pitch"],
     # SUPERB's KS, SID, ASV and ASR tasks
     "superb-lite": ["speech-commands-ks12", "voxceleb1-sid", "voxceleb1-sv", "librispeech-100h"],
@@ -56,21 +58,14 @@ def prepared_task(name: str) -> TaskSpec:
     """The folder task `$EARBENCH_HOME/data/<name>`, or an error naming the commands that prepare it."""
     root = home() / "data" / name
     if not (root / "task.toml").is_file():
-        recipe = REAL_TASKS[name]
+        dataset = REAL_TASKS[name]
         raise TaskError(
             f"task {name!r} is not prepared (no {root / 'task.toml'}). Prepare it once with:\n"
-            f"  earbench data download {recipe} --target DIR     # or fetch the corpus yourself\n"
-            f"  earbench data prepare {recipe} --corpus-dir DIR\n"
-            f"(`earbench data list` shows every recipe and what it needs)")
+            f"  earbench data download {dataset} --target DIR     # or fetch the corpus yourself\n"
+            f"  earbench data prepare {dataset} --corpus-dir DIR\n"
+            f"(`earbench data list` shows every dataset and what it needs)")
     return load_folder_task(root)
 
 
-def _attribute(name: str) -> str:
-    return name.replace("-", "_")
-
-
-# one module attribute per task, so that each entry point names a callable: tasks.catalog:esc50, ...
-for _name in REAL_TASKS:
-    globals()[_attribute(_name)] = partial(prepared_task, _name)
-for _suite, _tasks in SUITES.items():
-    globals()[f"suite_{_attribute(_suite)}"] = list(_tasks)
+#: the task registry's table: name -> the function that loads the prepared task
+TASKS: dict[str, Callable[[], TaskSpec]] = {name: partial(prepared_task, name) for name in REAL_TASKS}

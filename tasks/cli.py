@@ -1,8 +1,9 @@
-"""`earbench data ...`: fetch and prepare the real datasets (the recipes in tasks/recipes).
+"""`earbench data ...`: fetch and prepare the real datasets (tasks/datasets/), build the mini suite.
 
     earbench data list
-    earbench data download RECIPE --target DIR
-    earbench data prepare RECIPE --corpus-dir DIR [--out DIR]
+    earbench data download DATASET --target DIR
+    earbench data prepare DATASET --corpus-dir DIR [--out DIR]
+    earbench data build mini [--size tiny|small|full]
 
 Each subcommand is one `@app.command(...)` on the Typer app below, wrapped with
 `benchmark.cli.guarded` so harness errors print as one line (exit 2); a new subcommand
@@ -19,7 +20,7 @@ from rich.table import Table
 
 from benchmark.cli import guarded
 
-app = typer.Typer(help="Real datasets: list the recipes, download a corpus, prepare it as earbench tasks.",
+app = typer.Typer(help="Real datasets: list them, download a corpus, prepare it as tasks; build the mini suite.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 out = Console()
 err = Console(stderr=True)
@@ -27,42 +28,41 @@ err = Console(stderr=True)
 
 @app.command("list")
 @guarded
-def list_recipes() -> None:
-    """Every recipe, the tasks it prepares, and whether they are prepared in $EARBENCH_HOME/data."""
-    from tasks.datasets import RECIPES, default_out_dir, get_recipe
-    table = Table(title=f"dataset recipes (prepared tasks live in {default_out_dir()})")
-    for column in ("recipe", "tasks", "prepared", "description"):
+def list_datasets() -> None:
+    """Every dataset, the tasks it prepares, and whether they are prepared in $EARBENCH_HOME/data."""
+    from tasks.datasets import DATASETS, default_out_dir, get_dataset
+    table = Table(title=f"datasets (prepared tasks live in {default_out_dir()})")
+    for column in ("dataset", "tasks", "prepared", "description"):
         table.add_column(column)
-    for name in RECIPES:
-        recipe = get_recipe(name)
-        done = [t for t in recipe.tasks if (default_out_dir() / t / "task.toml").is_file()]
-        table.add_row(name, ", ".join(recipe.tasks), ", ".join(done) or "-", recipe.description)
+    for name in DATASETS:
+        dataset = get_dataset(name)
+        done = [t for t in dataset.tasks if (default_out_dir() / t / "task.toml").is_file()]
+        table.add_row(name, ", ".join(dataset.tasks), ", ".join(done) or "-", dataset.description)
     out.print(table)
 
 
 @app.command("download")
 @guarded
-def download(recipe: str = typer.Argument(..., help="A recipe name (see `earbench data list`)."),
+def download(dataset: str = typer.Argument(..., help="A dataset name (see `earbench data list`)."),
              target: Path = typer.Option(..., "--target", help="Directory for the archives and the unpacked corpus.")
              ) -> None:
     """Download a corpus's published archives (resumable, checksummed) and unpack them."""
-    from tasks.datasets import get_recipe
-    r = get_recipe(recipe)
-    corpus = r.download(target)
-    out.print(f"{r.name}: corpus in {corpus}. Next: earbench data prepare {r.name} --corpus-dir {corpus}")
+    from tasks.datasets import get_dataset
+    d = get_dataset(dataset)
+    corpus = d.download(target)
+    out.print(f"{d.name}: corpus in {corpus}. Next: earbench data prepare {d.name} --corpus-dir {corpus}")
 
 
 @app.command("prepare")
 @guarded
-def prepare(recipe: str = typer.Argument(..., help="A recipe name (see `earbench data list`)."),
+def prepare(dataset: str = typer.Argument(..., help="A dataset name (see `earbench data list`)."),
             corpus_dir: Path = typer.Option(..., "--corpus-dir", help="The corpus as published (unpacked)."),
             out_dir: Optional[Path] = typer.Option(None, "--out", help="Where the folder tasks go "
                                                    "(default $EARBENCH_HOME/data, where registered tasks look).")
             ) -> None:
     """Turn a corpus's own layout into earbench folder tasks (validated before they are written)."""
-    from tasks.datasets import get_recipe
-    r = get_recipe(recipe)
-    for path in r.prepare(corpus_dir, out_dir):
+    from tasks.datasets import get_dataset
+    for path in get_dataset(dataset).prepare(corpus_dir, out_dir):
         out.print(f"prepared {path.name}: {path}")
 
 

@@ -36,10 +36,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import re
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,11 +47,14 @@ import soundfile as sf
 
 from benchmark.errors import TaskError
 from benchmark.sources.folder import load_folder_task
-from benchmark.storage import home
-from benchmark.task import FAMILIES, TaskSpec
+from benchmark.storage import atomic_dir, home
+from benchmark.family import FAMILIES
+from benchmark.task import TaskSpec
 
-FIELD_OF_FAMILY = {"label": "classification", "labels": "tagging", "transcript": "asr", "caption": "retrieval",
-                   "pitch": "pitch"}
+#: the key naming a dataset's target column -> its family: every family whose CSV rows are a
+#: path and that one column (no trial list), the key being the column's name
+FIELD_OF_FAMILY = {family.columns[1]: name for name, family in FAMILIES.items()
+                   if len(family.columns) == 2 and not family.trials}
 KEYS = {"config", "audio", *FIELD_OF_FAMILY, "train", "valid", "test", "fold", "split", "name", "metrics",
         "main_metric"}
 VALID_NAMES = ("validation", "valid", "dev")
@@ -294,20 +294,10 @@ def build_folder(spec: HFSpec, dsd: Any, out: Path) -> None:
 def load_hf_task(argument: str) -> TaskSpec:
     """The `hf` task scheme: build (once) and load the folder task of a Hugging Face dataset."""
     spec = parse_spec(argument)
-    if spec.family not in FAMILIES:
-        raise TaskError(f"hf:{spec.source}: unsupported family {spec.family!r}")
     dsd = load_dataset_dict(spec)
     root = home() / "hf" / f"{spec.name}-{_fingerprint(spec, dsd)}"
     if not (root / "task.toml").is_file():
-        root.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=root.parent))
-        try:
-            build_folder(spec, dsd, tmp)
-            load_folder_task(tmp)  # validate before publishing
-            if root.exists():
-                shutil.rmtree(root)
-            os.replace(tmp, root)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        with atomic_dir(root) as staged:
+            build_folder(spec, dsd, staged)
+            load_folder_task(staged)  # validate before publishing
     return load_folder_task(root)

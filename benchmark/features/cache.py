@@ -17,7 +17,7 @@ from typing import Iterator
 
 import numpy as np
 
-from benchmark.storage import home, replace_dir, save_npy, write_json
+from benchmark.storage import atomic_path, home, publish_dir, save_npy, write_json
 
 try:
     import fcntl
@@ -127,9 +127,8 @@ class ShardWriter:
         path = self.partial / f"shard-{self.next_shard:06d}.npz"
         lengths = np.array([len(x) if x.ndim == 3 else 0 for x in items], dtype=np.int64)
         stacked = np.concatenate(items) if items[0].ndim == 3 else np.stack(items)
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, indices=np.asarray(indices, dtype=np.int64), lengths=lengths, data=to_fp16(stacked))
-        tmp.replace(path)
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez(f, indices=np.asarray(indices, dtype=np.int64), lengths=lengths, data=to_fp16(stacked))
         self.next_shard += 1
 
     def finish(self) -> None:
@@ -159,5 +158,5 @@ class ShardWriter:
         else:
             save_npy(staging / "data.npy", np.stack(ordered))
         write_json(staging / "meta.json", self.meta)
-        replace_dir(staging, self.final)
+        publish_dir(staging, self.final)
         shutil.rmtree(self.partial, ignore_errors=True)

@@ -73,9 +73,9 @@ def check_feasible(ctx: RunContext, encoded: list[list[int]], frames: list[int],
     return short
 
 
-def prepare(ctx: RunContext, plan: dict[str, list[str]], seed: int) -> tuple:
+def prepare(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> tuple:
     ctx.require_frames()
-    train, valid, test = (ctx.part(plan, role, seed) for role in ("train", "valid", "test"))
+    train, valid, test = (ctx.part(roles, role, seed) for role in ("train", "valid", "test"))
     vocab = CharVocabulary(transcripts(train))
     frames = [ctx.frames(p) for p in (train, valid, test)]
     stats = Sequences.stats(frames[0][0])
@@ -84,9 +84,9 @@ def prepare(ctx: RunContext, plan: dict[str, list[str]], seed: int) -> tuple:
     return (train, valid, test), vocab, inputs, encoded
 
 
-def run_ctc_grid(ctx: RunContext, plan: dict[str, list[str]], seed: int, kind: str) -> tuple[dict[str, float], dict]:
+def run_ctc_grid(ctx: RunContext, roles: dict[str, list[str]], seed: int, kind: str) -> tuple[dict[str, float], dict]:
     """Linear or MLP CTC heads, a grid trained at once; the best on valid CER decodes test."""
-    (train, valid, test), vocab, (x_train, x_valid, x_test), encoded = prepare(ctx, plan, seed)
+    (train, valid, test), vocab, (x_train, x_valid, x_test), encoded = prepare(ctx, roles, seed)
     base = config_for(ctx, kind)
     weight_decays = CTC_WEIGHT_DECAYS if kind == "linear" else base.weight_decays
     config = HeadConfig(base.hidden_layers, base.hidden, base.dropout, base.lrs, weight_decays,
@@ -115,9 +115,9 @@ def run_ctc_grid(ctx: RunContext, plan: dict[str, list[str]], seed: int, kind: s
                                                                           "ctc_infeasible": infeasible}
 
 
-def run_bilstm(ctx: RunContext, plan: dict[str, list[str]], seed: int) -> tuple[dict[str, float], dict]:
+def run_bilstm(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> tuple[dict[str, float], dict]:
     """SUPERB's BiLSTM CTC head (one model, Adam, early stopping on valid CER)."""
-    (train, valid, test), vocab, (x_train, x_valid, x_test), encoded = prepare(ctx, plan, seed)
+    (train, valid, test), vocab, (x_train, x_valid, x_test), encoded = prepare(ctx, roles, seed)
     torch.manual_seed(seed)
     hidden, lr = ctx.option("hidden", 128), ctx.option("lr", 2e-3)
     stack = ctx.option("stack", max(1, round(SUPERB_HOP_MS / ctx.upstream.hop_ms)))

@@ -11,16 +11,25 @@ import torch
 from benchmark.features.audio import duration_s
 from benchmark.features.cache import EmbeddingCache, Embeddings
 from benchmark.errors import ProtocolError
+from benchmark.family import FAMILIES, families_with, family_of
 from benchmark.features.extract import ExtractStats, extract
 from benchmark.registry import Registry
+from benchmark.settings import POOLINGS, RunSettings
 from benchmark.task import TaskSpec
 
 
-#: poolings read from the cache as they are; `attention` is learned over cached frames
-CACHED_POOLINGS = ("mean", "max", "cls")
-POOLINGS = (*CACHED_POOLINGS, "attention")
-#: families whose heads pool clips (and can therefore learn the pooling)
-ATTENTION_FAMILIES = ("classification", "tagging", "pitch")
+#: the roles whose cached embeddings a head reads, unless it declares others with `reads`
+ROLES = ("train", "valid", "test")
+HeadFunction = Callable[["RunContext", dict[str, list[str]], int], tuple[dict[str, float], dict]]
+
+
+def reads(*roles: str) -> Callable[[HeadFunction], HeadFunction]:
+    """Declare the roles whose cached embeddings a head reads (none: it runs the upstream
+    itself); `Protocol.needs` reports them to the planner."""
+    def declare(head: HeadFunction) -> HeadFunction:
+        head.reads = roles  # type: ignore[attr-defined]
+        return head
+    return declare
 
 
 @dataclass
@@ -43,34 +52,24 @@ class Part:
 
 @dataclass
 class RunContext:
-    """One (upstream, task) pairing; embeddings are extracted once and shared by all runs.
-
-    `layer` is "last", a hidden-state index, or "weighted" (all layers: the head learns
-    SUPERB's softmax weighting). `options` carries protocol settings from the command
-    line (`--prompt`, `-o key=value`), recorded with the result.
+    """One (upstream, task) pairing under the run's `settings` (layer, pooling, options, ...,
+    checked when they were made); embeddings are extracted once and shared by all runs.
+    `cache` defaults to the one at `settings.cache_root`.
     """
 
     upstream: torch.nn.Module
     task: TaskSpec
     manifests: dict[str, pd.DataFrame]
-    layer: str | int = "last"
-    pooling: str = "mean"
-    cache: EmbeddingCache = field(default_factory=EmbeddingCache)
-    workers: int = 0
-    batch_seconds: float = 160.0
-    progress: bool = True
+    settings: RunSettings = field(default_factory=RunSettings)
+    cache: EmbeddingCache | None = None
     stats: ExtractStats = field(default_factory=ExtractStats)
-    train_fraction: float = 1.0
-    options: dict = field(default_factory=dict)
     sizes: dict = field(default_factory=dict)  # items per role actually used by the current run
     _embeddings: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.pooling not in POOLINGS:
-            raise ProtocolError(f"--pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}")
-        if not 0.0 < float(self.train_fraction) <= 1.0:
-            raise ProtocolError(f"--train-fraction must be in (0, 1], got {self.train_fraction}")
-        if self.pooling == "cls" and not getattr(self.upstream, "has_cls", False):
+        if self.cache is None:
+            self.cache = EmbeddingCache(self.settings.cache_root)
+        if self.settings.pooling == "cls" and not getattr(self.upstream, "has_cls", False):
             raise ProtocolError(f"--pooling cls needs an upstream whose first frame is a CLS token (has_cls = True); "
                                 f"upstream {self.upstream_name!r} does not declare one: use mean, max or attention")
 
@@ -80,11 +79,11 @@ class RunContext:
 
     @property
     def weighted(self) -> bool:
-        return self.layer == "weighted"
+        return self.settings.weighted
 
     def option(self, key: str, default: Any) -> Any:
         """A protocol option (`-o key=value`), converted to the type of its default."""
-        value = self.options.get(key, default)
+        value = self.settings.options.get(key, default)
         if value is default or default is None or isinstance(value, type(default)):
             return value
         try:
@@ -93,14 +92,15 @@ class RunContext:
             raise ProtocolError(f"option {key}={value!r}: expected a {type(default).__name__}") from None
 
     def embeddings(self, split: str, pooling: str | None = None) -> Embeddings:
-        pooling = pooling or self.pooling
+        pooling = pooling or self.settings.pooling
         if pooling == "frames":
             self.require_frames()
         if (split, pooling) not in self._embeddings:
             self._embeddings[split, pooling] = extract(
                 self.upstream, list(self.manifests[split]["path"]), task=self.task.name,
                 task_version=self.task.version, split=split, pooling=pooling, cache=self.cache,
-                batch_seconds=self.batch_seconds, workers=self.workers, progress=self.progress, stats=self.stats)
+                batch_seconds=self.settings.batch_seconds, workers=self.settings.workers,
+                progress=self.settings.progress, stats=self.stats)
             if pooling == "frames":
                 self._check_has_frames(split, self._embeddings[split, pooling])
         return self._embeddings[split, pooling]
@@ -113,15 +113,12 @@ class RunContext:
 
     def layer_index(self, num_layers: int) -> int:
         """`last`, or an index into the hidden states (0 = first), checked against the model."""
-        if self.layer == "last":
+        index = self.settings.layer
+        if index == "last":
             return num_layers - 1
-        if self.layer == "weighted":
+        if index == "weighted":
             raise ProtocolError("--layer weighted needs a trained head (linear, mlp, finetune); "
                                 "this protocol uses one layer: pass --layer last or an index")
-        try:
-            index = int(self.layer)
-        except ValueError:
-            raise ProtocolError(f"--layer must be 'last', 'weighted' or an integer, got {self.layer!r}") from None
         if not -num_layers <= index < num_layers:
             raise ProtocolError(f"layer {index} is out of range: upstream "
                                 f"{self.upstream_name!r} has {num_layers} layers (0..{num_layers - 1})")
@@ -133,7 +130,7 @@ class RunContext:
     def clip_features(self, splits: list[str], pooling: str | None = None) -> np.ndarray:
         """Pooled features for the concatenation of `splits`, float32: [N, D] for one layer,
         [N, L, D] with --layer weighted."""
-        pooling = pooling or self.pooling
+        pooling = pooling or self.settings.pooling
         if pooling == "attention":
             raise ProtocolError("attention pooling is learned: this protocol needs fixed pooled features "
                                 "(--pooling mean, max or cls)")
@@ -180,14 +177,14 @@ class RunContext:
     def manifest(self, splits: list[str]) -> pd.DataFrame:
         return pd.concat([self.manifests[s] for s in splits], ignore_index=True)
 
-    def part(self, plan: dict[str, list[str]], role: str, seed: int = 0, stratify: str | None = None) -> Part:
+    def part(self, roles: dict[str, list[str]], role: str, seed: int = 0, stratify: str | None = None) -> Part:
         """The items of `role`; train is subsampled to `train_fraction` (stratified on
         `stratify` when given, keeping at least one item per class), a fresh draw per seed."""
-        splits = plan[role]
+        splits = roles[role]
         manifest = self.manifest(splits)
         rows = np.arange(len(manifest))
-        if role == "train" and self.train_fraction < 1.0:
-            rows = subsample(manifest, self.train_fraction, seed, stratify)
+        if role == "train" and self.settings.train_fraction < 1.0:
+            rows = subsample(manifest, self.settings.train_fraction, seed, stratify)
         self.sizes[role] = int(len(rows))
         return Part(role, list(splits), manifest.iloc[rows].reset_index(drop=True), rows)
 
@@ -206,21 +203,54 @@ def subsample(manifest: pd.DataFrame, fraction: float, seed: int, stratify: str 
 
 
 @dataclass(frozen=True)
-class Protocol:
-    """A named way to score an upstream: `run(ctx, plan, seed) -> (metrics, chosen)`.
+class FamilyHead:
+    """Runs the head the task's family names for `protocol` (`Family.heads`)."""
 
+    protocol: str
+
+    def function(self, task: TaskSpec) -> HeadFunction:
+        return family_of(task.family).head(self.protocol).function
+
+    def __call__(self, ctx: RunContext, roles: dict[str, list[str]], seed: int) -> tuple[dict[str, float], dict]:
+        return family_of(ctx.task.family).head(self.protocol)(ctx, roles, seed)
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """A named way to score an upstream: `run(ctx, roles, seed) -> (metrics, chosen)`, where
+    `roles` maps train, valid and test to the splits they use.
+
+    The built-in protocols give neither `families` nor `run`: they apply to the families that
+    name a head for them (`benchmark.family`) and run that head; a plugin may pass both.
     `trains` says whether it fits parameters (only then can it learn a weighting of layers
-    or an attention pooling); `main_metric(task)` overrides the task's main metric for
-    protocols that score something else (query-by-example reports mAP).
+    or an attention pooling); `encodes`, that it runs the upstream itself (fine-tuning, a
+    text tower), so its runs want the device; `main_metric(task)` overrides the task's main
+    metric for protocols that score something else (query-by-example reports mAP).
     """
 
     name: str
-    families: tuple[str, ...]
-    run: Callable[[RunContext, dict[str, list[str]], int], tuple[dict[str, float], dict]]
+    families: tuple[str, ...] = ()
+    run: HeadFunction | None = None
     trains: bool = True
     main_metric: Callable[[TaskSpec], str] | None = None
     poolings: tuple[str, ...] = POOLINGS
     check_upstream: Callable[[torch.nn.Module], None] | None = None
+    encodes: bool = False
+
+    def __post_init__(self) -> None:
+        if self.run is None:
+            object.__setattr__(self, "run", FamilyHead(self.name))
+            object.__setattr__(self, "families", self.families or families_with(self.name))
+
+    def needs(self, task: TaskSpec, settings: RunSettings) -> tuple[tuple[str, str], ...]:
+        """The cache entries, (split, pooling), that the runs of `task` read: every split of the
+        roles the head reads (`reads`), as frames where the family's heads read frames or the
+        pooling is learned over them, else pooled as `settings` say."""
+        head = self.run.function(task) if isinstance(self.run, FamilyHead) else self.run
+        roles = getattr(head, "reads", ROLES)
+        pooling = "frames" if family_of(task.family).frames or settings.pooling == "attention" else settings.pooling
+        splits = sorted({split for _, run in task.runs() for role in roles for split in run[role]})
+        return tuple((split, pooling) for split in splits)
 
     def check(self, task: TaskSpec, layer: str | int = "last", pooling: str = "mean") -> None:
         """Refuse, before any work, what this protocol cannot do."""
@@ -230,13 +260,12 @@ class Protocol:
         if layer == "weighted" and not self.trains:
             raise ProtocolError(f"--layer weighted needs a trained head; protocol {self.name!r} trains nothing: "
                                 f"use --layer last or an index")
-        if pooling not in POOLINGS:
-            raise ProtocolError(f"--pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
         if pooling not in self.poolings or (pooling == "attention" and not self.trains):
             raise ProtocolError(f"protocol {self.name!r} cannot use --pooling {pooling}; "
                                 f"it takes: {', '.join(p for p in self.poolings if self.trains or p != 'attention')}")
-        if pooling == "attention" and task.family not in ATTENTION_FAMILIES:
-            raise ProtocolError(f"--pooling attention applies to clip tasks ({', '.join(ATTENTION_FAMILIES)}), "
+        if pooling == "attention" and not family_of(task.family).pooled:
+            pooled = ", ".join(name for name, family in FAMILIES.items() if family.pooled)
+            raise ProtocolError(f"--pooling attention applies to clip tasks ({pooled}), "
                                 f"not to {task.family!r} task {task.name!r}")
 
     def metric_of(self, task: TaskSpec) -> str:

@@ -1,5 +1,5 @@
-"""SUPERB's ASR probe: a 2-layer BiLSTM CTC head over characters on frame embeddings."""
-from benchmark.protocols.asr import run_bilstm
+"""SUPERB's ASR probe: a 2-layer BiLSTM CTC head over characters on frame embeddings
+(`benchmark.protocols.asr.run_bilstm`, the head the asr family names)."""
 from benchmark.protocols.base import Protocol
 
-BILSTM = Protocol("bilstm", ("asr",), run_bilstm)
+BILSTM = Protocol("bilstm")

@@ -10,31 +10,21 @@ import numpy as np
 import pandas as pd
 import torch
 
+from benchmark.family import Family, family_of
 from benchmark.scoring.metrics import METRICS
 from benchmark.heads.grid import grid_accuracy, grid_average_precision, grid_bce, grid_cross_entropy
 from benchmark.protocols.base import RunContext
 from benchmark.protocols.probing import clip_inputs, config_for, fit_heads, run_inputs
 
-#: family -> manifest column holding its labels
-LABEL_COLUMN = {"classification": "label", "pitch": "pitch", "tagging": "labels", "speaker_verification": "speaker"}
 #: metrics computed from scores rather than from the top-1 prediction
 SCORE_METRICS = {"mAP", "roc_auc", "d_prime"}
-CLIP_FAMILIES = ("classification", "tagging", "pitch")
 
 
-def vocabulary(family: str, train: pd.DataFrame) -> list:
-    """Sorted labels of the (whole) training split."""
-    column = train[LABEL_COLUMN[family]]
-    if family == "tagging":
-        return sorted({x for labels in column for x in labels})
-    return sorted(set(column))
-
-
-def encode(family: str, manifest: pd.DataFrame, vocab: list) -> np.ndarray:
-    """Class indices ([n], -1 if unseen) or, for tagging, a multi-hot matrix [n, C]."""
+def encode(family: Family, manifest: pd.DataFrame, vocab: list) -> np.ndarray:
+    """Class indices ([n], -1 if unseen) or, for label sets, a multi-hot matrix [n, C]."""
     index = {label: i for i, label in enumerate(vocab)}
-    column = manifest[LABEL_COLUMN[family]]
-    if family == "tagging":
+    column = manifest[family.label_column]
+    if family.multilabel:
         y = np.zeros((len(manifest), len(vocab)), dtype=np.float32)
         for row, labels in enumerate(column):
             for label in labels:
@@ -46,30 +36,30 @@ def encode(family: str, manifest: pd.DataFrame, vocab: list) -> np.ndarray:
 
 def clip_metrics(ctx: RunContext, manifest: pd.DataFrame, scores: np.ndarray, vocab: list) -> dict[str, float]:
     """Every metric of the task, from the scores [n, C] of the test items."""
-    family = ctx.task.family
+    family = family_of(ctx.task.family)
     y = encode(family, manifest, vocab)
     metrics = {}
     for name in ctx.task.metrics:
         if name in SCORE_METRICS:
-            truth = y if family == "tagging" else np.eye(len(vocab), dtype=np.float32)[y]
+            truth = y if family.multilabel else np.eye(len(vocab), dtype=np.float32)[y]
             metrics[name] = METRICS.get(name)(truth, scores)
-        elif family == "pitch":
-            metrics[name] = METRICS.get(name)(manifest["pitch"].to_numpy(), np.asarray(vocab)[scores.argmax(1)])
+        elif family.scored_on_values:
+            metrics[name] = METRICS.get(name)(manifest[family.label_column].to_numpy(),
+                                              np.asarray(vocab)[scores.argmax(1)])
         else:
             metrics[name] = METRICS.get(name)(y, scores.argmax(1))
     return metrics
 
 
-def run_clip(ctx: RunContext, plan: dict[str, list[str]], seed: int, kind: str) -> tuple[dict[str, float], dict]:
+def run_clip(ctx: RunContext, roles: dict[str, list[str]], seed: int, kind: str) -> tuple[dict[str, float], dict]:
     """Fit a linear or MLP clip head (grid chosen on valid) and score the test split."""
-    family = ctx.task.family
-    stratify = None if family == "tagging" else LABEL_COLUMN[family]
-    train, valid, test = (ctx.part(plan, role, seed, stratify) for role in ("train", "valid", "test"))
-    vocab = vocabulary(family, ctx.manifest(plan["train"]))
+    family = family_of(ctx.task.family)
+    train, valid, test = (ctx.part(roles, role, seed, family.stratify) for role in ("train", "valid", "test"))
+    vocab = family.vocabulary(ctx.manifest(roles["train"]))
     x_train, x_valid, x_test = clip_inputs(ctx, [train, valid, test])
     y_train = torch.as_tensor(encode(family, train.manifest, vocab))
     y_valid = torch.as_tensor(encode(family, valid.manifest, vocab))
-    if family == "tagging":
+    if family.multilabel:
         loss = grid_bce
 
         def score(out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -80,6 +70,6 @@ def run_clip(ctx: RunContext, plan: dict[str, list[str]], seed: int, kind: str) 
         def score(out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             return grid_accuracy(out, y_valid), grid_cross_entropy(out, y_valid.clamp_min(0))
     fit = fit_heads(config_for(ctx, kind), x_train, y_train, x_valid, len(vocab), loss=loss, score=score,
-                    seed=seed, attention=ctx.pooling == "attention")
+                    seed=seed, attention=ctx.settings.pooling == "attention")
     scores = run_inputs(fit.head, x_test)[0].numpy()
     return clip_metrics(ctx, test.manifest, scores, vocab), fit.chosen

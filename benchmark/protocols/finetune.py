@@ -16,13 +16,14 @@ import re
 import torch
 import torch.nn.functional as F
 
+from benchmark.family import family_of
 from benchmark.features.audio import bucket_batches, iterate_batches
 from benchmark.features.extract import device_of, validate_output
 from benchmark.heads.featurizer import WeightedLayerSum
 from benchmark.heads.fit import autocast, fit_module
 from benchmark.heads.grid import grid_accuracy, grid_average_precision
-from benchmark.protocols.base import Part, Protocol, RunContext
-from benchmark.protocols.clip import CLIP_FAMILIES, LABEL_COLUMN, clip_metrics, encode, vocabulary
+from benchmark.protocols.base import Part, Protocol, RunContext, reads
+from benchmark.protocols.clip import clip_metrics, encode
 
 LAYER_NUMBER = re.compile(r"\.(\d+)\.")
 
@@ -88,7 +89,7 @@ def load_audio(ctx: RunContext, part: Part) -> list[torch.Tensor]:
     rate = int(ctx.upstream.sample_rate)
     audio: list[torch.Tensor] = [torch.empty(0)] * len(paths)
     batches = [list(range(i, min(i + 32, len(paths)))) for i in range(0, len(paths), 32)]
-    for indices, wave, lengths in iterate_batches(paths, rate, batches, ctx.workers):
+    for indices, wave, lengths in iterate_batches(paths, rate, batches, ctx.settings.workers):
         for i, w, n in zip(indices, wave, lengths):
             audio[i] = w[: int(n)].clone()
     return audio
@@ -102,12 +103,12 @@ def batch_of(audio: list[torch.Tensor], idx: list[int], device: torch.device) ->
     return padded.to(device), lengths.to(device)
 
 
-def run(ctx: RunContext, plan: dict[str, list[str]], seed: int) -> tuple[dict[str, float], dict]:
-    family = ctx.task.family
+@reads()  # it runs the upstream on the audio itself
+def run(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> tuple[dict[str, float], dict]:
+    family = family_of(ctx.task.family)
     torch.manual_seed(seed)
-    stratify = None if family == "tagging" else LABEL_COLUMN[family]
-    train, valid, test = (ctx.part(plan, role, seed, stratify) for role in ("train", "valid", "test"))
-    vocab = vocabulary(family, ctx.manifest(plan["train"]))
+    train, valid, test = (ctx.part(roles, role, seed, family.stratify) for role in ("train", "valid", "test"))
+    vocab = family.vocabulary(ctx.manifest(roles["train"]))
     y_train = torch.as_tensor(encode(family, train.manifest, vocab))
     y_valid = torch.as_tensor(encode(family, valid.manifest, vocab))
     audio = {p.role: load_audio(ctx, p) for p in (train, valid, test)}
@@ -117,7 +118,7 @@ def run(ctx: RunContext, plan: dict[str, list[str]], seed: int) -> tuple[dict[st
         probe = upstream(*batch_of(audio["train"], [0], device))
     layers, dim = len(probe.hidden_states), probe.hidden_states[0].shape[-1]
     layer = None if ctx.weighted else ctx.layer_index(layers)
-    model = ClipModel(upstream, layer, layers, dim, len(vocab), ctx.pooling).to(device)
+    model = ClipModel(upstream, layer, layers, dim, len(vocab), ctx.settings.pooling).to(device)
     head_lr, encoder_lr = ctx.option("head_lr", 1e-3), ctx.option("encoder_lr", 1e-4)
     decay = ctx.option("layer_decay", 1.0)
     head_params = list(model.head.parameters()) + (list(model.mix.parameters()) if model.mix is not None else [])
@@ -135,7 +136,7 @@ def run(ctx: RunContext, plan: dict[str, list[str]], seed: int) -> tuple[dict[st
         (x, lengths), y = batch
         with autocast(device):
             logits = model(x, lengths).float()
-        if family == "tagging":
+        if family.multilabel:
             return F.binary_cross_entropy_with_logits(logits, y.float())
         return F.cross_entropy(logits, y)
 
@@ -149,7 +150,7 @@ def run(ctx: RunContext, plan: dict[str, list[str]], seed: int) -> tuple[dict[st
 
     def validate() -> float:
         s = scores_of("valid")[None]
-        return float((grid_average_precision(s, y_valid) if family == "tagging" else grid_accuracy(s, y_valid))[0])
+        return float((grid_average_precision(s, y_valid) if family.multilabel else grid_accuracy(s, y_valid))[0])
 
     chosen = fit_module(model, groups, batches, step_loss, validate, seed=seed,
                         max_epochs=ctx.option("max_epochs", 30), patience=ctx.option("patience", 5))
@@ -162,4 +163,4 @@ def run(ctx: RunContext, plan: dict[str, list[str]], seed: int) -> tuple[dict[st
     return metrics, chosen
 
 
-FINETUNE = Protocol("finetune", CLIP_FAMILIES, run, poolings=("mean", "max", "cls"))
+FINETUNE = Protocol("finetune", poolings=("mean", "max", "cls"), encodes=True)

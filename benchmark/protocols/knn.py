@@ -5,17 +5,19 @@ class scores are the similarity-weighted votes of its k nearest training clips (
 sets for tagging); sound event detection votes frame by frame over (a strided sample of)
 the training frames, then post-processing is chosen on valid as for the trained heads.
 k is chosen on valid. Speaker verification (`knn` = cosine scoring of trials) and
-retrieval (caption neighbours) have their own no-training variants.
+retrieval (caption neighbours) have their own no-training variants; each family names
+its head (`benchmark.family`).
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 
+from benchmark.family import family_of
 from benchmark.heads.grid import grid_accuracy, grid_average_precision
-from benchmark.protocols import retrieval, sed, speaker
+from benchmark.protocols import sed
 from benchmark.protocols.base import Protocol, RunContext
-from benchmark.protocols.clip import LABEL_COLUMN, clip_metrics, encode, vocabulary
+from benchmark.protocols.clip import clip_metrics, encode
 
 NEIGHBOURS = (1, 3, 5, 10, 20, 50)
 #: SED: training frames kept as neighbours (evenly strided), bounding the similarity matrix
@@ -45,23 +47,22 @@ def vote(sims: torch.Tensor, idx: torch.Tensor, labels: torch.Tensor, k: int, we
     return torch.einsum("nk,nkc->nc", w, labels[idx[:, :k]])
 
 
-def run_clip_knn(ctx: RunContext, plan: dict[str, list[str]], seed: int) -> tuple[dict[str, float], dict]:
-    family = ctx.task.family
-    stratify = None if family == "tagging" else LABEL_COLUMN[family]
-    train, valid, test = (ctx.part(plan, role, seed, stratify) for role in ("train", "valid", "test"))
-    vocab = vocabulary(family, ctx.manifest(plan["train"]))
+def run_clip_knn(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> tuple[dict[str, float], dict]:
+    family = family_of(ctx.task.family)
+    train, valid, test = (ctx.part(roles, role, seed, family.stratify) for role in ("train", "valid", "test"))
+    vocab = family.vocabulary(ctx.manifest(roles["train"]))
     x_train, x_valid, x_test = (ctx.clip(p) for p in (train, valid, test))
     mean, std = x_train.mean(0), np.maximum(x_train.std(0), 1e-6)
     keys, z_valid, z_test = unit(x_train, mean, std), unit(x_valid, mean, std), unit(x_test, mean, std)
     y = torch.as_tensor(encode(family, train.manifest, vocab))
-    labels = y.float() if family == "tagging" else torch.nn.functional.one_hot(y, len(vocab)).float()
+    labels = y.float() if family.multilabel else torch.nn.functional.one_hot(y, len(vocab)).float()
     grid = [k for k in NEIGHBOURS if k <= len(keys)] or [len(keys)]
     sims, idx = neighbours(z_valid, keys, max(grid))
     y_valid = torch.as_tensor(encode(family, valid.manifest, vocab))
     valid_scores = []
     for k in grid:
         s = vote(sims, idx, labels, k, weighted=True)[None]
-        valid_scores.append(float((grid_average_precision(s, y_valid) if family == "tagging"
+        valid_scores.append(float((grid_average_precision(s, y_valid) if family.multilabel
                                    else grid_accuracy(s, y_valid))[0]))
     best = int(np.argmax(valid_scores))  # ties: the smaller k
     sims, idx = neighbours(z_test, keys, grid[best])
@@ -70,11 +71,11 @@ def run_clip_knn(ctx: RunContext, plan: dict[str, list[str]], seed: int) -> tupl
                                                             "similarity": "cosine", "votes": "similarity-weighted"}
 
 
-def run_sed_knn(ctx: RunContext, plan: dict[str, list[str]], seed: int) -> tuple[dict[str, float], dict]:
+def run_sed_knn(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> tuple[dict[str, float], dict]:
     ctx.require_frames()
     hop_s = float(ctx.upstream.hop_ms) / 1000.0
-    train, valid, test = (ctx.part(plan, role, seed) for role in ("train", "valid", "test"))
-    labels = sed.event_labels(ctx.manifest(plan["train"]))
+    train, valid, test = (ctx.part(roles, role, seed) for role in ("train", "valid", "test"))
+    labels = family_of(ctx.task.family).vocabulary(ctx.manifest(roles["train"]))
     (x_train, o_train), (x_valid, o_valid), (x_test, o_test) = (ctx.frames(p) for p in (train, valid, test))
     rows = sed.strided(len(x_train), ctx.option("max_train_frames", MAX_NEIGHBOUR_FRAMES))
     mean, std = x_train[rows].mean(0), np.maximum(x_train[rows].std(0), 1e-6)
@@ -93,16 +94,4 @@ def run_sed_knn(ctx: RunContext, plan: dict[str, list[str]], seed: int) -> tuple
     return metrics, {"k": k, "valid_frame_mAP": max(valid_scores), "neighbour_frames": int(len(rows)), **post}
 
 
-def run(ctx: RunContext, plan: dict[str, list[str]], seed: int) -> tuple[dict[str, float], dict]:
-    family = ctx.task.family
-    if family == "sed":
-        return run_sed_knn(ctx, plan, seed)
-    if family == "speaker_verification":
-        return speaker.run_cosine(ctx, plan, seed)
-    if family == "retrieval":
-        return retrieval.run_caption_knn(ctx, plan, seed)
-    return run_clip_knn(ctx, plan, seed)
-
-
-KNN = Protocol("knn", ("classification", "tagging", "pitch", "sed", "speaker_verification", "retrieval"), run,
-               trains=False)
+KNN = Protocol("knn", trains=False)

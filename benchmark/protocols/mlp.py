@@ -5,6 +5,5 @@ The same heads as `linear` with hidden layers: clip, SED frame, CTC, speaker pro
 retrieval projection. `-o hidden=N` changes the width.
 """
 from benchmark.protocols.base import Protocol
-from benchmark.protocols.linear import FAMILIES, by_family
 
-MLP = Protocol("mlp", FAMILIES, by_family("mlp"))
+MLP = Protocol("mlp")

@@ -82,7 +82,7 @@ Inputs = Pooled | Sequences
 
 def clip_inputs(ctx: RunContext, parts: Sequence) -> list[Inputs]:
     """Inputs of each part for a clip head: pooled features, or frames for attention pooling."""
-    if ctx.pooling == "attention":
+    if ctx.settings.pooling == "attention":
         frames = [ctx.frames(p) for p in parts]
         stats = Sequences.stats(frames[0][0])
         return [Sequences(data, offsets, stats) for data, offsets in frames]

@@ -9,29 +9,31 @@ from __future__ import annotations
 
 import numpy as np
 
+from benchmark.family import Family, family_of
 from benchmark.scoring.metrics import METRICS
-from benchmark.protocols.base import Protocol, RunContext
-from benchmark.protocols.clip import LABEL_COLUMN
+from benchmark.protocols.base import Protocol, RunContext, reads
 from benchmark.task import TaskSpec
 
 
-def relevance(family: str, labels: list) -> np.ndarray:
+def relevance(family: Family, labels: list) -> np.ndarray:
     """[n, n] 1 where two clips share a label, 0 on the diagonal (a query is not its own answer)."""
-    sets = [set(x) if family == "tagging" else {x} for x in labels]
+    sets = [set(family.label_names(x)) for x in labels]
     n = len(sets)
     rel = np.array([[float(bool(sets[i] & sets[j])) for j in range(n)] for i in range(n)], dtype=np.float32)
     np.fill_diagonal(rel, 0.0)
     return rel
 
 
-def run(ctx: RunContext, plan: dict[str, list[str]], seed: int) -> tuple[dict[str, float], dict]:
-    train, test = ctx.part(plan, "train", seed), ctx.part(plan, "test", seed)
+@reads("train", "test")
+def run(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> tuple[dict[str, float], dict]:
+    train, test = ctx.part(roles, "train", seed), ctx.part(roles, "test", seed)
     x_train, x_test = ctx.clip(train), ctx.clip(test)
     z = (x_test - x_train.mean(0)) / np.maximum(x_train.std(0), 1e-6)
     z /= np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
     similarity = z @ z.T
     np.fill_diagonal(similarity, similarity.min() - 1.0)  # self ranked last, and not relevant: AP unchanged
-    rel = relevance(ctx.task.family, list(test.manifest[LABEL_COLUMN[ctx.task.family]]))
+    family = family_of(ctx.task.family)
+    rel = relevance(family, list(test.manifest[family.label_column]))
     queries = int((rel.sum(0) > 0).sum())
     # columns are queries: metrics.mAP averages AP over the columns that have a relevant item
     return {"mAP": METRICS.get("mAP")(rel, similarity)}, {"queries": queries, "similarity": "cosine"}
@@ -41,5 +43,4 @@ def main_metric(task: TaskSpec) -> str:
     return "mAP"
 
 
-QBE = Protocol("qbe", ("classification", "tagging", "pitch", "speaker_verification"), run, trains=False,
-               main_metric=main_metric)
+QBE = Protocol("qbe", trains=False, main_metric=main_metric)

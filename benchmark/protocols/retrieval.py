@@ -57,9 +57,9 @@ class TwoTower(torch.nn.Module):
         return F.normalize(self.text(ids, offsets), dim=-1)
 
 
-def run_two_tower(ctx: RunContext, plan: dict[str, list[str]], seed: int, kind: str) -> tuple[dict[str, float], dict]:
+def run_two_tower(ctx: RunContext, roles: dict[str, list[str]], seed: int, kind: str) -> tuple[dict[str, float], dict]:
     """Contrastive alignment of frozen audio embeddings with a text encoder trained from scratch."""
-    train, valid, test = (ctx.part(plan, role, seed) for role in ("train", "valid", "test"))
+    train, valid, test = (ctx.part(roles, role, seed) for role in ("train", "valid", "test"))
     arrays = [ctx.clip(p) for p in (train, valid, test)]
     stats = Pooled.stats(arrays[0])
     x_train, x_valid, x_test = (Pooled(a, stats) for a in arrays)
@@ -103,12 +103,12 @@ def run_two_tower(ctx: RunContext, plan: dict[str, list[str]], seed: int, kind: 
     return retrieval_metrics(ctx.task.metrics, similarity(x_test, texts), relevant), chosen
 
 
-def run_caption_knn(ctx: RunContext, plan: dict[str, list[str]], seed: int) -> tuple[dict[str, float], dict]:
+def run_caption_knn(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> tuple[dict[str, float], dict]:
     """No training: score(query, clip) = sum over the k training clips with the most similar
     captions (TF-IDF cosine) of text similarity x audio cosine to the clip."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    train, valid, test = (ctx.part(plan, role, seed) for role in ("train", "valid", "test"))
+    train, valid, test = (ctx.part(roles, role, seed) for role in ("train", "valid", "test"))
     arrays = [ctx.clip(p) for p in (train, valid, test)]
     mean, std = Pooled.stats(arrays[0])
     z_train, z_valid, z_test = (_unit((a - mean) / std) for a in arrays)

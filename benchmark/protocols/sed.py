@@ -14,6 +14,7 @@ import pandas as pd
 import soundfile as sf
 import torch
 
+from benchmark.family import family_of
 from benchmark.heads.postprocess import choose, sed_metrics, selection_metric
 from benchmark.heads.grid import grid_average_precision, grid_bce
 from benchmark.protocols.base import Part, RunContext
@@ -23,10 +24,6 @@ from benchmark.protocols.probing import Pooled, config_for, fit_heads, run_input
 MAX_TRAIN_FRAMES = 200_000
 #: and at most this many bytes of them as float32 (all layers of a large model are big)
 FRAME_BUDGET_BYTES = 2 << 30
-
-
-def event_labels(train: pd.DataFrame) -> list[str]:
-    return sorted({e[2] for events in train["events"] for e in events})
 
 
 def frame_targets(manifest: pd.DataFrame, offsets: np.ndarray, hop_s: float, labels: list[str]) -> np.ndarray:
@@ -70,12 +67,12 @@ def finish(ctx: RunContext, valid: Part, test: Part, probs_valid: np.ndarray, pr
                      "postprocessing_valid_score": valid_score}
 
 
-def run_sed(ctx: RunContext, plan: dict[str, list[str]], seed: int, kind: str) -> tuple[dict[str, float], dict]:
+def run_sed(ctx: RunContext, roles: dict[str, list[str]], seed: int, kind: str) -> tuple[dict[str, float], dict]:
     """Fit a linear or MLP frame head, choose post-processing on valid, score test."""
     ctx.require_frames()
     hop_s = float(ctx.upstream.hop_ms) / 1000.0
-    train, valid, test = (ctx.part(plan, role, seed) for role in ("train", "valid", "test"))
-    labels = event_labels(ctx.manifest(plan["train"]))
+    train, valid, test = (ctx.part(roles, role, seed) for role in ("train", "valid", "test"))
+    labels = family_of(ctx.task.family).vocabulary(ctx.manifest(roles["train"]))
     (x_train, o_train), (x_valid, o_valid), (x_test, o_test) = (ctx.frames(p) for p in (train, valid, test))
     rows = strided(len(x_train), min(ctx.option("max_train_frames", MAX_TRAIN_FRAMES),
                                       FRAME_BUDGET_BYTES // (4 * int(np.prod(x_train.shape[1:])))))

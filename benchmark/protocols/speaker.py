@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from benchmark.errors import ProtocolError
 from benchmark.scoring.metrics import METRICS
 from benchmark.heads.grid import GridHead, fit_grid, grid_points, minibatches, pick_grid
-from benchmark.protocols.base import Part, RunContext
+from benchmark.protocols.base import Part, RunContext, reads
 from benchmark.protocols.probing import Pooled, config_for, run_inputs
 
 AM_SCALE, AM_MARGIN = 30.0, 0.2
@@ -95,18 +95,19 @@ def valid_pairs(speakers: pd.Series, seed: int = 0) -> tuple[np.ndarray, np.ndar
     return a, b, (labels[a] == labels[b]).astype(int)
 
 
-def run_cosine(ctx: RunContext, plan: dict[str, list[str]], seed: int) -> tuple[dict[str, float], dict]:
+@reads("train", "test")
+def run_cosine(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> tuple[dict[str, float], dict]:
     """No training: cosine of pooled embeddings centred with the training mean."""
-    train, test = ctx.part(plan, "train", seed, "speaker"), ctx.part(plan, "test", seed)
+    train, test = ctx.part(roles, "train", seed, "speaker"), ctx.part(roles, "test", seed)
     enroll, probe, targets = trial_indices(ctx, test)
     mean = ctx.clip(train).mean(0)
     scores = cosine_trials(ctx.clip(test) - mean, enroll, probe)
     return verification_metrics(ctx, targets, scores), {"scoring": "cosine", "centring": "train mean"}
 
 
-def run_projection(ctx: RunContext, plan: dict[str, list[str]], seed: int, kind: str) -> tuple[dict[str, float], dict]:
+def run_projection(ctx: RunContext, roles: dict[str, list[str]], seed: int, kind: str) -> tuple[dict[str, float], dict]:
     """AM-softmax projection (linear or MLP) trained on train speakers, chosen on valid pair EER."""
-    train, valid, test = (ctx.part(plan, role, seed, "speaker") for role in ("train", "valid", "test"))
+    train, valid, test = (ctx.part(roles, role, seed, "speaker") for role in ("train", "valid", "test"))
     enroll, probe, targets = trial_indices(ctx, test)
     arrays = [ctx.clip(p) for p in (train, valid, test)]
     stats = Pooled.stats(arrays[0])

@@ -13,9 +13,10 @@ import numpy as np
 import torch
 
 from benchmark.errors import ProtocolError
+from benchmark.family import family_of
 from benchmark.features.extract import extract
-from benchmark.protocols.base import Protocol, RunContext
-from benchmark.protocols.clip import clip_metrics, vocabulary
+from benchmark.protocols.base import Protocol, RunContext, reads
+from benchmark.protocols.clip import clip_metrics
 from benchmark.protocols.retrieval import queries, retrieval_metrics
 from benchmark.upstream import Encoded
 
@@ -50,8 +51,8 @@ def audio_embeddings(ctx: RunContext, splits: list[str]) -> np.ndarray:
     space = SharedSpace(ctx.upstream)
     arrays = [np.asarray(extract(space, list(ctx.manifests[s]["path"]), task=ctx.task.name,
                                  task_version=ctx.task.version, split=s, pooling="mean", cache=ctx.cache,
-                                 batch_seconds=ctx.batch_seconds, workers=ctx.workers, progress=ctx.progress,
-                                 stats=ctx.stats).data[:, 0], dtype=np.float32) for s in splits]
+                                 batch_seconds=ctx.settings.batch_seconds, workers=ctx.settings.workers,
+                                 progress=ctx.settings.progress, stats=ctx.stats).data[:, 0], dtype=np.float32) for s in splits]
     return _unit(np.concatenate(arrays))
 
 
@@ -62,7 +63,7 @@ def text_embeddings(ctx: RunContext, texts: list[str]) -> np.ndarray:
 
 
 def templates(ctx: RunContext) -> tuple[str, ...]:
-    chosen = tuple(ctx.options.get("prompts") or DEFAULT_TEMPLATES)
+    chosen = tuple(ctx.settings.options.get("prompts") or DEFAULT_TEMPLATES)
     bad = [t for t in chosen if "{label}" not in t]
     if bad:
         raise ProtocolError(f"prompt template {bad[0]!r} has no {{label}} placeholder")
@@ -76,22 +77,30 @@ def class_embeddings(ctx: RunContext, labels: list) -> np.ndarray:
     return _unit(stacked.mean(0))
 
 
-def run(ctx: RunContext, plan: dict[str, list[str]], seed: int) -> tuple[dict[str, float], dict]:
+@reads()  # the shared-space embeddings are cached under their own fingerprint, not the upstream's
+def run_classes(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> tuple[dict[str, float], dict]:
+    """Classes (the training labels) as prompts; a clip's scores are its cosines to them."""
     require_text_tower(ctx.upstream)
-    test = ctx.part(plan, "test", seed)
-    audio = audio_embeddings(ctx, plan["test"])
-    if ctx.task.family == "retrieval":
-        texts, relevant = queries(test)
-        similarity = text_embeddings(ctx, texts) @ audio.T
-        return retrieval_metrics(ctx.task.metrics, similarity, relevant), {"space": "upstream text tower"}
-    vocab = vocabulary(ctx.task.family, ctx.manifest(plan["train"]))
+    test = ctx.part(roles, "test", seed)
+    audio = audio_embeddings(ctx, roles["test"])
+    vocab = family_of(ctx.task.family).vocabulary(ctx.manifest(roles["train"]))
     scores = audio @ class_embeddings(ctx, vocab).T
     return clip_metrics(ctx, test.manifest, scores, vocab), {"prompts": list(templates(ctx))}
+
+
+@reads()
+def run_captions(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> tuple[dict[str, float], dict]:
+    """The test captions as text queries over the test clips."""
+    require_text_tower(ctx.upstream)
+    test = ctx.part(roles, "test", seed)
+    audio = audio_embeddings(ctx, roles["test"])
+    texts, relevant = queries(test)
+    similarity = text_embeddings(ctx, texts) @ audio.T
+    return retrieval_metrics(ctx.task.metrics, similarity, relevant), {"space": "upstream text tower"}
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
-ZEROSHOT = Protocol("zeroshot", ("classification", "tagging", "retrieval"), run, trains=False,
-                    check_upstream=require_text_tower)
+ZEROSHOT = Protocol("zeroshot", trains=False, check_upstream=require_text_tower, encodes=True)

@@ -1,19 +1,19 @@
-"""`evaluate`: the Python equivalent of `earbench run`, returning the result records."""
+"""`evaluate`: the Python equivalent of `earbench run`, returning the result records.
+
+A thin facade: the settings are checked by `RunSettings`, the work is planned by
+`plan_suite` and run by an executor, exactly as the command line does it."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import torch
 
 from benchmark.features.cache import EmbeddingCache
-from benchmark.errors import ProtocolError
-from benchmark.protocols import PROTOCOLS, RunContext
-from benchmark.record import SCHEMA, environment, now
-from benchmark.storage import write_json
-from benchmark.task import TaskSpec, suite_tasks
-from benchmark.upstream import count_parameters
+from benchmark.run.executors import LocalExecutor
+from benchmark.run.plan import plan_suite
+from benchmark.settings import RunSettings
+from benchmark.task import TaskSpec
 
 
 def evaluate(model: str | torch.nn.Module, tasks: Iterable[str | Path | TaskSpec] = (), *, suite: str | None = None,
@@ -33,74 +33,16 @@ def evaluate(model: str | torch.nn.Module, tasks: Iterable[str | Path | TaskSpec
     recomputed (pass `rerun=True` to recompute), so an interrupted suite finishes only
     what is missing. The work is planned (`benchmark.run.plan`) and run by `executor`
     (default: this process, `benchmark.run.executors.LocalExecutor`); the first failure raises.
+    Each record is returned as its plain JSON object (`Record.to_json`).
     """
-    from benchmark.run.executors import LocalExecutor
-    from benchmark.run.plan import RunSettings, plan_suite
-    task_list = [*tasks, *(suite_tasks(suite) if suite else [])]
-    if not task_list:
+    tasks = list(tasks)
+    if not tasks and not suite:
         raise ValueError("evaluate needs at least one task or a suite")
-    options = {**(options or {}), **({"prompts": list(prompts)} if prompts else {})}
-    settings = RunSettings(protocol=protocol, layer=parse_layer(layer), pooling=pooling, train_fraction=train_fraction,
-                           options=options, results=Path(results).resolve() if results else None,
+    settings = RunSettings(protocol=protocol, layer=layer, pooling=pooling, train_fraction=train_fraction,
+                           options={} if options is None else options, prompts=prompts, results=results,
                            cache_root=cache.root if cache else None, workers=workers, batch_seconds=batch_seconds,
                            progress=progress, rerun=rerun)
-    plan = plan_suite([model], task_list, settings, seeds=seeds, strict=True, name=name)
+    plan = plan_suite([model], tasks, settings, seeds=seeds, strict=True, name=name, suite=suite)
     report = (executor or LocalExecutor(progress=progress)).run(plan)
     report.raise_first()
-    return report.records
-
-
-def parse_layer(layer: str | int) -> str | int:
-    """"last", "weighted" or an integer index (given as int or as a string of digits)."""
-    if isinstance(layer, str) and layer not in ("last", "weighted"):
-        try:
-            return int(layer)
-        except ValueError:
-            raise ProtocolError(f"--layer must be 'last', 'weighted' or an integer, got {layer!r}") from None
-    return layer
-
-
-def protocol_settings(ctx: RunContext, protocol: str) -> dict[str, Any]:
-    """What, besides model and task, makes two records comparable (and is recorded;
-    `RunSettings.identity` is the same for a planned run)."""
-    return {"name": protocol, "layer": ctx.layer, "pooling": ctx.pooling, "train_fraction": ctx.train_fraction,
-            "options": ctx.options}
-
-
-def run_one(ctx: RunContext, protocol: str, plan: dict[str, list[str]], seed: int, fold: str | None,
-            path: Path | None, extra_embed_s: float = 0.0) -> dict:
-    """One protocol run -> its record (written atomically to `path` if given).
-
-    `extra_embed_s` is embedding time spent before the run on its behalf (a planned
-    extraction job), reported in the record as if the run had extracted itself."""
-    torch.manual_seed(seed)
-    ctx.sizes.clear()
-    embed_before = ctx.stats.seconds
-    start = time.perf_counter()
-    proto = PROTOCOLS.get(protocol)
-    metrics, chosen = proto.run(ctx, plan, seed)
-    elapsed = time.perf_counter() - start
-    embed_s = ctx.stats.seconds - embed_before
-    elapsed += extra_embed_s
-    embed_s += extra_embed_s
-    up, task = ctx.upstream, ctx.task
-    record = {
-        "schema": SCHEMA,
-        "upstream": {"name": up.earbench_name, "fingerprint": up.earbench_fingerprint,
-                     "params": count_parameters(up), "sample_rate": int(up.sample_rate),
-                     "hop_ms": float(up.hop_ms), "source": up.earbench_source,
-                     **({"pretraining": up.pretraining} if isinstance(getattr(up, "pretraining", None), dict) else {})},
-        "task": {"name": task.name, "version": task.version, "family": task.family, "split": "test",
-                 "n": {part: ctx.sizes.get(part, int(sum(len(ctx.manifests[s]) for s in splits)))
-                       for part, splits in plan.items()}},
-        "protocol": {**protocol_settings(ctx, protocol), "chosen": chosen},
-        "seed": seed, "fold": fold,
-        "metrics": metrics, "main_metric": proto.metric_of(task),
-        "timing": {"embed_s": round(embed_s, 3), "probe_s": round(elapsed - embed_s, 3),
-                   "clips_per_s": ctx.clips_per_s()},
-        "env": {**environment(), "device": str(next(iter(up.parameters()), torch.empty(0)).device)},
-        "date": now(),
-    }
-    if path:
-        write_json(path, record)
-    return record
+    return [record.to_json() for record in report.records]

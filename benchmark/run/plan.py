@@ -19,44 +19,15 @@ from typing import Any, Sequence
 
 import torch
 
-from benchmark.features.cache import EmbeddingCache
 from benchmark.errors import EarbenchError, ProtocolError
+from benchmark.features.cache import EmbeddingCache
+from benchmark.features.extract import embedding_key
 from benchmark.protocols import PROTOCOLS, RunContext
-from benchmark.record import read_record, record_path, variant_name
+from benchmark.record import Record, RecordError, record_path
+from benchmark.settings import RunSettings
 from benchmark.sources.load import load_task
-from benchmark.task import TaskSpec
+from benchmark.task import TaskSpec, suite_tasks
 from benchmark.upstream import fingerprint, load_upstream
-
-#: protocols that never read the embedding cache (they run the encoder themselves)
-CACHELESS_PROTOCOLS = ("finetune", "zeroshot")
-#: families whose heads read frames rather than pooled clips
-FRAME_FAMILIES = ("sed", "asr")
-
-
-@dataclass(frozen=True)
-class RunSettings:
-    """What every job of one `earbench run` shares; plain data so that workers can receive it.
-
-    `cache_root` is resolved when planning, so that every worker writes to the same
-    (shared) cache whatever its own `EARBENCH_HOME` says.
-    """
-
-    protocol: str = "linear"
-    layer: str | int = "last"
-    pooling: str = "mean"
-    train_fraction: float = 1.0
-    options: dict = field(default_factory=dict)
-    results: Path | None = None
-    cache_root: Path | None = None
-    workers: int = 0
-    batch_seconds: float = 160.0
-    progress: bool = True
-    rerun: bool = False
-
-    def identity(self) -> dict[str, Any]:
-        """What, besides model and task, makes two records comparable (and is recorded)."""
-        return {"name": self.protocol, "layer": self.layer, "pooling": self.pooling,
-                "train_fraction": self.train_fraction, "options": self.options}
 
 
 @dataclass(frozen=True)
@@ -103,7 +74,7 @@ class Plan:
     settings: RunSettings
     jobs: list[Job] = field(default_factory=list)
     done: list[Job] = field(default_factory=list)
-    reused: dict[str, dict] = field(default_factory=dict)  # probe id -> its existing record
+    reused: dict[str, Record] = field(default_factory=dict)  # probe id -> its existing record
     order: list[str] = field(default_factory=list)  # every probe id, planned or done, in report order
     problems: list[tuple[str, EarbenchError]] = field(default_factory=list)
     contexts: dict[tuple[str, str], RunContext] = field(default_factory=dict, repr=False)
@@ -112,42 +83,39 @@ class Plan:
         return [job.id for job in self.jobs]
 
 
-def extraction_needs(ctx: RunContext, roles: Sequence[dict[str, list[str]]], protocol: str) -> tuple[tuple[str, str], ...]:
-    """The cache entries the probes will read: every split they use, pooled the way the head
-    wants. A miss here costs only speed: a probe extracts (under the cache lock) what it lacks."""
-    if protocol in CACHELESS_PROTOCOLS:
-        return ()
-    pooling = "frames" if ctx.task.family in FRAME_FAMILIES or ctx.pooling == "attention" else ctx.pooling
-    splits = sorted({split for plan in roles for splits in plan.values() for split in splits})
-    return tuple((split, pooling) for split in splits)
-
-
 def cache_is_warm(ctx: RunContext, needs: Sequence[tuple[str, str]]) -> bool:
-    from benchmark.features.extract import embedding_key
     return all(ctx.cache.load(embedding_key(ctx.upstream.earbench_fingerprint, ctx.task.name, ctx.task.version,
                                             split, pooling, list(ctx.manifests[split]["path"]))) is not None
                for split, pooling in needs)
 
 
-def record_matches(path: Path, fingerprint_: str, task: TaskSpec, identity: dict[str, Any]) -> dict | None:
-    """The record at `path` if it was made by the same upstream, task version and settings."""
+def finished(path: Path, upstream: torch.nn.Module, task: TaskSpec, identity: dict[str, Any]) -> Record | None:
+    """The record at `path` if it is this very run (same upstream weights, task version and
+    protocol settings `identity`), so that the probe need not run again."""
     if not path.exists():
         return None
-    old = read_record(path)
-    if (old.get("upstream", {}).get("fingerprint") == fingerprint_
-            and old.get("task", {}).get("version") == task.version
-            and {k: old.get("protocol", {}).get(k) for k in identity} == identity):
-        return old
-    return None
+    try:
+        old = Record.read(path)
+    except RecordError as err:
+        raise RecordError(err.file, f"{err.reason}; move it away or pass --rerun to replace it") from None
+    return old if old.same_run(upstream.earbench_fingerprint, task.version, identity) else None
+
+
+def task_list(tasks: Sequence[str | Path | TaskSpec], suite: str | None) -> list[str | Path | TaskSpec]:
+    """`tasks` and those of `suite`; folder tasks as absolute paths, so that workers
+    elsewhere find the same task."""
+    named = [*tasks, *(suite_tasks(suite) if suite else [])]
+    return [str(Path(t).resolve()) if isinstance(t, (str, Path)) and Path(t).is_dir() else t for t in named]
 
 
 def plan_suite(models: Sequence[str | torch.nn.Module], tasks: Sequence[str | Path | TaskSpec],
-               settings: RunSettings, seeds: int = 1, strict: bool = True, name: str | None = None) -> Plan:
-    """Expand models x tasks x (folds x seeds) into jobs, leaving out what is done.
+               settings: RunSettings, seeds: int = 1, strict: bool = True, name: str | None = None,
+               suite: str | None = None) -> Plan:
+    """Expand models x (tasks + those of `suite`) x (folds x seeds) into jobs, leaving out what is done.
 
     With `strict`, the first thing that cannot be planned (unknown model, protocol that does
-    not apply, ...) raises; otherwise it is collected in `Plan.problems` and the rest is
-    planned, so one bad pairing does not stop a suite.
+    not apply, unreadable record in the way, ...) raises; otherwise it is collected in
+    `Plan.problems` and the rest is planned, so one bad pairing does not stop a suite.
     """
     proto = PROTOCOLS.get(settings.protocol)
     if settings.cache_root is None:
@@ -161,7 +129,7 @@ def plan_suite(models: Sequence[str | torch.nn.Module], tasks: Sequence[str | Pa
         plan.problems.append((what, err))
 
     specs: list[tuple[str | None, TaskSpec, dict]] = []
-    for task in tasks:
+    for task in task_list(tasks, suite):
         try:
             spec = load_task(task)
             proto.check(spec, settings.layer, settings.pooling)
@@ -183,10 +151,7 @@ def plan_suite(models: Sequence[str | torch.nn.Module], tasks: Sequence[str | Pa
     for source, upstream in upstreams:
         for task_ref, spec, manifests in specs:
             try:
-                ctx = RunContext(upstream, spec, manifests, layer=settings.layer, pooling=settings.pooling,
-                                 cache=cache, workers=settings.workers, batch_seconds=settings.batch_seconds,
-                                 progress=settings.progress, train_fraction=settings.train_fraction,
-                                 options=settings.options)
+                ctx = RunContext(upstream, spec, manifests, settings, cache=cache)
             except ProtocolError as err:
                 problem(f"{upstream.earbench_name} on {spec.name}", err)
                 continue
@@ -194,17 +159,19 @@ def plan_suite(models: Sequence[str | torch.nn.Module], tasks: Sequence[str | Pa
             common = dict(upstream=upstream.earbench_name, source=source, fingerprint=upstream.earbench_fingerprint,
                           task=spec.name, task_ref=task_ref)
             runs = [(fold, roles, seed) for fold, roles in spec.runs() for seed in range(seeds)]
-            needs = extraction_needs(ctx, [roles for _, roles, _ in runs], proto.name)
+            needs = proto.needs(spec, settings)  # a miss costs only speed: a probe extracts what it lacks
             probes, done = [], []
             for fold, roles, seed in runs:
-                path = (record_path(Path(settings.results), upstream.earbench_name, spec.name,
-                                    variant_name(identity), settings.layer, settings.pooling, seed, fold)
+                path = (record_path(settings.results, upstream.earbench_name, spec.name, identity, seed, fold)
                         if settings.results else None)
                 job = Job("probe", **common, seed=seed, fold=fold, roles=roles, record=path,
-                          device=proto.name in CACHELESS_PROTOCOLS)
+                          device=proto.encodes)
+                try:
+                    old = None if settings.rerun or path is None else finished(path, upstream, spec, identity)
+                except RecordError as err:
+                    problem(job.id, err)
+                    continue
                 plan.order.append(job.id)
-                old = None if settings.rerun or path is None else record_matches(path, upstream.earbench_fingerprint,
-                                                                                  spec, identity)
                 if old is not None:
                     plan.reused[job.id] = old
                     done.append(job)

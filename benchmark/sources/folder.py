@@ -12,21 +12,10 @@ import pandas as pd
 import soundfile as sf
 
 from benchmark.errors import TaskError
-from benchmark.task import FAMILIES, SPLITS, TaskSpec
+from benchmark.family import Family, family_of
+from benchmark.task import SPLITS, TaskSpec
 
-#: family -> CSV columns each row must have
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "classification": ("path", "label"),
-    "tagging": ("path", "labels"),
-    "sed": ("path", "onset", "offset", "label"),
-    "asr": ("path", "transcript"),
-    "speaker_verification": ("path", "speaker"),
-    "retrieval": ("path", "caption"),
-    "pitch": ("path", "pitch"),
-}
 TRIAL_COLUMNS = ("enroll", "test", "target")
-#: families whose test labels must all have been seen in train
-CLOSED_VOCABULARY = {"classification", "tagging", "sed", "pitch"}
 #: an event may end this many seconds past the clip's end (rounding in annotations)
 EVENT_TOLERANCE_S = 0.01
 
@@ -47,12 +36,15 @@ def read_config(root: Path) -> dict:
     for key in ("name", "family"):
         if key not in config:
             raise TaskError(f"{toml_path}: missing required key {key!r}")
-    if config["family"] not in FAMILIES:
-        raise TaskError(f"{toml_path}: unknown family {config['family']!r}; expected one of {', '.join(FAMILIES)}")
+    try:
+        family_of(config["family"])
+    except TaskError as err:
+        raise TaskError(f"{toml_path}: {err}") from None
     return config
 
 
-def read_csv(csv_path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+def read_csv(csv_path: Path, columns: tuple[str, ...], blank_columns: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The rows of `csv_path`, every one of `columns` present and filled in (but `blank_columns`)."""
     try:
         frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
@@ -65,9 +57,7 @@ def read_csv(csv_path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
         raise TaskError(f"{csv_path}: no rows (empty split)")
     for column in columns:
         blank = frame.index[frame[column].str.strip() == ""]
-        if column in ("onset", "offset", "label") and "onset" in columns:
-            continue  # sed: a clip without events is a row with blank onset/offset/label
-        if len(blank):
+        if len(blank) and column not in blank_columns:
             raise TaskError(f"{csv_path} line {line(blank[0])}: empty {column!r}")
     return frame
 
@@ -81,23 +71,26 @@ def resolve_paths(frame: pd.DataFrame, root: Path, csv_path: Path) -> pd.DataFra
     return frame.assign(path=[str(p) for p in resolved])
 
 
-def to_manifest(family: str, frame: pd.DataFrame, csv_path: Path) -> pd.DataFrame:
-    """Family-specific parsing to one row per audio file."""
-    if family == "tagging":
-        return frame.assign(labels=[sorted({x.strip() for x in s.split(";") if x.strip()}) for s in frame["labels"]])
-    if family == "pitch":
-        try:
-            return frame.assign(pitch=frame["pitch"].astype(float).round().astype(int))
-        except ValueError as err:
-            raise TaskError(f"{csv_path}: column 'pitch' must hold MIDI numbers: {err}") from err
-    if family == "retrieval":
-        return frame.groupby("path", sort=False)["caption"].agg(list).rename("captions").reset_index()
-    if family == "sed":
-        return sed_manifest(frame, csv_path)
+def one_per_row(frame: pd.DataFrame, csv_path: Path) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def sed_manifest(frame: pd.DataFrame, csv_path: Path) -> pd.DataFrame:
+def label_sets(frame: pd.DataFrame, csv_path: Path) -> pd.DataFrame:
+    return frame.assign(labels=[sorted({x.strip() for x in s.split(";") if x.strip()}) for s in frame["labels"]])
+
+
+def midi_numbers(frame: pd.DataFrame, csv_path: Path) -> pd.DataFrame:
+    try:
+        return frame.assign(pitch=frame["pitch"].astype(float).round().astype(int))
+    except ValueError as err:
+        raise TaskError(f"{csv_path}: column 'pitch' must hold MIDI numbers: {err}") from err
+
+
+def caption_lists(frame: pd.DataFrame, csv_path: Path) -> pd.DataFrame:
+    return frame.groupby("path", sort=False)["caption"].agg(list).rename("captions").reset_index()
+
+
+def event_lists(frame: pd.DataFrame, csv_path: Path) -> pd.DataFrame:
     rows: dict[str, list[tuple[float, float, str]]] = {}
     durations: dict[str, float] = {}
     for index, row in frame.iterrows():
@@ -120,26 +113,24 @@ def sed_manifest(frame: pd.DataFrame, csv_path: Path) -> pd.DataFrame:
     return pd.DataFrame({"path": list(rows), "events": list(rows.values())})
 
 
-def labels_of(family: str, manifest: pd.DataFrame) -> set:
-    if family == "classification":
-        return set(manifest["label"])
-    if family == "pitch":
-        return set(manifest["pitch"])
-    if family == "tagging":
-        return {x for labels in manifest["labels"] for x in labels}
-    if family == "sed":
-        return {e[2] for events in manifest["events"] for e in events}
-    return set()
+#: how the CSV rows of a family become one manifest row per clip, by the manifest column its
+#: labels land in (`Family.label_column`); any other column is one value per row, as written
+LAYOUTS = {"labels": label_sets, "pitch": midi_numbers, "captions": caption_lists, "events": event_lists}
 
 
-def check_vocabulary(family: str, manifests: dict[str, pd.DataFrame], train_names: list[str], root: Path) -> None:
-    if family not in CLOSED_VOCABULARY:
+def to_manifest(family: Family, frame: pd.DataFrame, csv_path: Path) -> pd.DataFrame:
+    """The family's CSV rows -> one row per audio file."""
+    return LAYOUTS.get(family.label_column, one_per_row)(frame, csv_path)
+
+
+def check_vocabulary(family: Family, manifests: dict[str, pd.DataFrame], train_names: list[str], root: Path) -> None:
+    if not family.closed_vocabulary:
         return
-    seen = set().union(*(labels_of(family, manifests[n]) for n in train_names))
+    seen = set().union(*(family.labels(manifests[n]) for n in train_names))
     for name, manifest in manifests.items():
         if name in train_names or name == "trials":
             continue
-        unseen = sorted(map(str, labels_of(family, manifest) - seen))
+        unseen = sorted(map(str, family.labels(manifest) - seen))
         if unseen:
             raise TaskError(f"{root}: split {name!r} has label(s) never seen in training: {', '.join(unseen[:10])}"
                             + (" ..." if len(unseen) > 10 else ""))
@@ -166,12 +157,12 @@ def read_trials(root: Path, manifests: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return trials
 
 
-def load_manifests(root: Path, family: str) -> tuple[dict[str, pd.DataFrame], tuple[str, ...]]:
+def load_manifests(root: Path, family: Family) -> tuple[dict[str, pd.DataFrame], tuple[str, ...]]:
     """Read, resolve and validate every split; returns the manifests and the fold names."""
-    columns = COLUMNS[family]
+    columns = family.columns
     data_csv = root / "data.csv"
     if data_csv.is_file():
-        frame = read_csv(data_csv, columns + ("fold",))
+        frame = read_csv(data_csv, columns + ("fold",), family.blank_columns)
         frame = resolve_paths(frame, root, data_csv)
         folds = tuple(sorted(frame["fold"].unique()))
         manifests = {f: to_manifest(family, frame[frame["fold"] == f].drop(columns="fold"), data_csv) for f in folds}
@@ -185,10 +176,10 @@ def load_manifests(root: Path, family: str) -> tuple[dict[str, pd.DataFrame], tu
         csv_path = root / f"{split}.csv"
         if not csv_path.is_file():
             raise TaskError(f"{root}: missing {split}.csv (or a data.csv with a fold column)")
-        frame = resolve_paths(read_csv(csv_path, columns), root, csv_path)
+        frame = resolve_paths(read_csv(csv_path, columns, family.blank_columns), root, csv_path)
         manifests[split] = to_manifest(family, frame, csv_path)
     check_vocabulary(family, manifests, ["train"], root)
-    if family == "speaker_verification":
+    if family.trials:
         manifests["trials"] = read_trials(root, manifests)
     return manifests, ()
 
@@ -197,10 +188,9 @@ def load_folder_task(root: str | Path) -> TaskSpec:
     """Parse `root/task.toml` and validate all its CSVs now, so errors come before any work."""
     root = Path(root).resolve()
     config = read_config(root)
-    family = config["family"]
-    manifests, folds = load_manifests(root, family)
+    manifests, folds = load_manifests(root, family_of(config["family"]))
     return TaskSpec(
-        name=config["name"], family=family, load=lambda: manifests,
+        name=config["name"], family=config["family"], load=lambda: manifests,
         version=str(config.get("version", "1")), description=config.get("description", ""),
         folds=folds, metrics=tuple(config.get("metrics", ())), main_metric=config.get("main_metric", ""),
         sample_rate=config.get("sample_rate"), license=config.get("license", ""),

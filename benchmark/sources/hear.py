@@ -27,6 +27,7 @@ from typing import Any
 import pandas as pd
 
 from benchmark.errors import TaskError
+from benchmark.family import FAMILIES, Family
 from benchmark.task import TaskSpec
 
 #: HEAR metric name -> earbench metric name
@@ -90,12 +91,13 @@ def metric_names(meta: dict[str, Any], path: Path) -> tuple[str, ...]:
     return tuple(dict.fromkeys(METRIC_NAMES[n] for n in names))
 
 
-def family_of(meta: dict[str, Any], metrics: tuple[str, ...]) -> str:
-    if meta["embedding_type"] == "event":
-        return "sed"
-    if meta["prediction_type"] == "multilabel":
-        return "tagging"
-    return "pitch" if "pitch_acc" in metrics else "classification"
+def family_predicting(meta: dict[str, Any], metrics: tuple[str, ...]) -> Family:
+    """The family that predicts what HEAR's `prediction_type` names (per frame for event tasks);
+    of those that share it, the one with the most of the task's metrics among its defaults
+    (pitch for `pitch_acc`, classification for `top1_acc`)."""
+    predicts = ("frame_" if meta["embedding_type"] == "event" else "") + meta["prediction_type"]
+    candidates = [f for f in FAMILIES.values() if f.prediction_type == predicts]
+    return max(candidates, key=lambda f: len(set(metrics) & set(f.metrics)))  # ties: the first
 
 
 def split_names(root: Path, meta: dict[str, Any]) -> tuple[tuple[str, ...], bool]:
@@ -134,8 +136,9 @@ def choose_rate(root: Path, sample_rate: int | None) -> int:
     return sample_rate
 
 
-def read_split(root: Path, split: str, rate: int, family: str, vocabulary: set[str]) -> pd.DataFrame:
-    """One {split}.json -> a manifest with the family's columns, every file and label checked."""
+def read_split(root: Path, split: str, rate: int, family: Family, vocabulary: set[str]) -> pd.DataFrame:
+    """One {split}.json -> a manifest with the family's label column, every file and label checked."""
+    column = family.label_column
     path = root / f"{split}.json"
     try:
         entries = json.loads(path.read_text())
@@ -151,7 +154,7 @@ def read_split(root: Path, split: str, rate: int, family: str, vocabulary: set[s
             raise TaskError(f"{path}: entry {name!r}: audio file not found (looked for {audio})")
         if not isinstance(labels, list):
             raise TaskError(f"{path}: entry {name!r}: expected a list of labels, got {type(labels).__name__}")
-        if family == "sed":
+        if column == "events":
             try:
                 events = sorted((float(e["start"]) / 1000.0, float(e["end"]) / 1000.0, str(e["label"])) for e in labels)
             except (KeyError, TypeError, ValueError):
@@ -170,9 +173,9 @@ def read_split(root: Path, split: str, rate: int, family: str, vocabulary: set[s
             raise TaskError(f"{path}: entry {name!r}: label(s) {', '.join(unknown[:5])} not in labelvocabulary.csv")
         rows.append((str(audio.resolve()), value))
     frame = pd.DataFrame(rows, columns=["path", "value"])
-    if family == "sed":
+    if column == "events":
         return frame.rename(columns={"value": "events"})
-    if family == "tagging":
+    if column == "labels":
         return frame.assign(labels=[sorted(set(v)) for v in frame["value"]]).drop(columns="value")
     single = [len(v) == 1 for v in frame["value"]]
     if not all(single):
@@ -180,7 +183,7 @@ def read_split(root: Path, split: str, rate: int, family: str, vocabulary: set[s
         raise TaskError(f"{path}: multiclass entry {Path(frame.at[bad, 'path']).name!r} has "
                         f"{len(frame.at[bad, 'value'])} labels, expected exactly one")
     labels = [v[0] for v in frame["value"]]
-    if family == "pitch":
+    if column == "pitch":
         try:
             return frame.assign(pitch=[int(round(float(x))) for x in labels]).drop(columns="value")
         except ValueError as err:
@@ -193,13 +196,13 @@ def load_hear_task(root: str | Path, sample_rate: int | None = None) -> TaskSpec
     root = Path(root).resolve()
     meta = read_metadata(root)
     metrics = metric_names(meta, root / "task_metadata.json")
-    family = family_of(meta, metrics)
+    family = family_predicting(meta, metrics)
     vocabulary = set(read_vocabulary(root))
     names, kfold = split_names(root, meta)
     rate = choose_rate(root, sample_rate)
     manifests = {s: read_split(root, s, rate, family, vocabulary) for s in names}
     return TaskSpec(
-        name=str(meta["task_name"]), family=family, load=lambda: manifests,
+        name=str(meta["task_name"]), family=family.name, load=lambda: manifests,
         version=str(meta.get("version", "1")),
         description=f"HEAR 2021 task {meta['task_name']} ({meta['embedding_type']}, {meta['prediction_type']})",
         folds=names if kfold else (),

@@ -1,13 +1,14 @@
-"""Dataset recipes, lhotse style: `download_<corpus>(target_dir)` fetches the published
+"""The real datasets, lhotse style: `download_<corpus>(target_dir)` fetches the published
 archives (official URL, checksum, resumable) and `prepare_<corpus>(corpus_dir, out_dir)`
 turns the corpus's own layout into earbench folder tasks under `out_dir/<task name>/`
 (default `$EARBENCH_HOME/data`, where the registered tasks look for them).
 
-Each recipe module declares `TASKS` (the task names it prepares), `RESOURCES` and
+Each dataset module declares `TASKS` (the task names it prepares), `RESOURCES` and
 `DESCRIPTION`; `earbench data list` shows them all.
 """
 from __future__ import annotations
 
+import difflib
 import importlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +18,8 @@ from typing import Callable
 from benchmark.errors import EarbenchError
 from benchmark.storage import home
 
-#: recipe name -> module (imported only when used)
-RECIPES: dict[str, str] = {
+#: dataset name -> module (imported only when used)
+DATASETS: dict[str, str] = {
     "esc50": "tasks.datasets.esc50",
     "urbansound8k": "tasks.datasets.urbansound8k",
     "fsd50k": "tasks.datasets.fsd50k",
@@ -41,7 +42,9 @@ RECIPES: dict[str, str] = {
 
 
 @dataclass(frozen=True)
-class Recipe:
+class Dataset:
+    """One corpus: how to download it and how to prepare its folder tasks."""
+
     name: str
     module: ModuleType
     download: Callable[..., Path]
@@ -60,24 +63,17 @@ def canonical(name: str) -> str:
     return name.strip().lower().replace("-", "_")
 
 
-def get_recipe(name: str) -> Recipe:
+def get_dataset(name: str) -> Dataset:
     key = canonical(name)
-    if key not in RECIPES:
-        import difflib
-        close = difflib.get_close_matches(key, RECIPES, n=3, cutoff=0.5)
-        hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(RECIPES)}"
-        raise EarbenchError(f"unknown recipe {name!r}{hint}")
-    module = importlib.import_module(RECIPES[key])
-    return Recipe(key, module, getattr(module, f"download_{key}"), getattr(module, f"prepare_{key}"))
+    if key not in DATASETS:
+        close = difflib.get_close_matches(key, DATASETS, n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(DATASETS)}"
+        raise EarbenchError(f"unknown dataset {name!r}{hint}")
+    module = importlib.import_module(DATASETS[key])
+    return Dataset(key, module, getattr(module, f"download_{key}"), getattr(module, f"prepare_{key}"))
 
 
 def default_out_dir() -> Path:
     """Where prepared tasks go and where registered tasks look: `$EARBENCH_HOME/data`."""
     return home() / "data"
 
-
-def recipe_of_task(task: str) -> str | None:
-    for name in RECIPES:
-        if task in get_recipe(name).tasks:
-            return name
-    return None

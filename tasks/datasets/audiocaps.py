@@ -52,5 +52,5 @@ def prepare_audiocaps(corpus_dir: str | Path, out_dir: str | Path | None = None)
                     license="captions MIT (AudioCaps repository); audio from YouTube under its uploaders' terms",
                     citation=CITATION, source="https://audiocaps.github.io/", version="AudioCaps v1 (cdjkim/audiocaps master)",
                     metrics=("r@1", "r@5", "r@10", "mAP@10"), main_metric="r@1")
-    return [write_folder_task(out_dir or default_out_dir(), info, recipe="audiocaps", splits=splits,
+    return [write_folder_task(out_dir or default_out_dir(), info, dataset="audiocaps", splits=splits,
                               links={"corpus": root}, notes="; ".join(notes))]

@@ -104,5 +104,5 @@ def prepare_audioset(corpus_dir: str | Path, out_dir: str | Path | None = None) 
                     citation=CITATION, source="https://research.google.com/audioset/",
                     version="AudioSet v1 segments (balanced_train + eval)",
                     metrics=("mAP", "d_prime", "roc_auc"), main_metric="mAP")
-    return [write_folder_task(out_dir or default_out_dir(), info, recipe="audioset", splits=splits,
+    return [write_folder_task(out_dir or default_out_dir(), info, dataset="audioset", splits=splits,
                               links={"corpus": root}, notes="; ".join(notes))]

@@ -57,5 +57,5 @@ def prepare_clotho(corpus_dir: str | Path, out_dir: str | Path | None = None) ->
                     citation=CITATION, source="https://zenodo.org/record/4783391", version="Clotho v2.1",
                     metrics=("r@1", "r@5", "r@10", "mAP@10"), main_metric="r@1", sample_rate=44100,
                     checksums={k: f"md5:{v}" for k, v in MD5.items()})
-    return [write_folder_task(out_dir or default_out_dir(), info, recipe="clotho", splits=splits,
+    return [write_folder_task(out_dir or default_out_dir(), info, dataset="clotho", splits=splits,
                               links={"corpus": root})]

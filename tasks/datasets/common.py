@@ -1,7 +1,7 @@
-"""What every recipe shares: reading a corpus's own layout with clear errors, and writing
+"""What every dataset preparer shares: reading a corpus's own layout with clear errors, and writing
 an earbench folder task (task.toml + CSVs + links to the corpus audio).
 
-Recipes never copy the corpus: the folder task links to the audio directories of the
+Preparers never copy the corpus: the folder task links to the audio directories of the
 corpus (`audio -> /data/ESC-50-master/audio`) and its CSVs name files through those
 links, so a prepared task costs a few megabytes. Only audio the corpus does not contain
 as files (e.g. Speech Commands' 1 s silence clips cut from its background noise) is
@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
@@ -25,6 +24,7 @@ import soundfile as sf
 
 from benchmark.errors import TaskError
 from benchmark.sources.folder import load_folder_task
+from benchmark.storage import atomic_dir
 
 
 class LayoutError(TaskError):
@@ -236,7 +236,7 @@ def rel(path: Path, base: Path, link: str) -> str:
     return f"{link}/{Path(path).relative_to(base).as_posix()}"
 
 
-def write_folder_task(out_dir: str | Path, info: TaskInfo, *, recipe: str,
+def write_folder_task(out_dir: str | Path, info: TaskInfo, *, dataset: str,
                       splits: Mapping[str, pd.DataFrame] | None = None, data: pd.DataFrame | None = None,
                       trials: pd.DataFrame | None = None, links: Mapping[str, Path] | None = None,
                       files: Mapping[str, Path] | None = None, notes: str = "") -> Path:
@@ -250,35 +250,25 @@ def write_folder_task(out_dir: str | Path, info: TaskInfo, *, recipe: str,
     if (splits is None) == (data is None):
         raise ValueError("give exactly one of splits= or data=")
     final = Path(out_dir).expanduser().resolve() / info.name
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{info.name}.", dir=final.parent))
-    try:
+    with atomic_dir(final) as staged:
         for name, target in (links or {}).items():
-            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
-            os.symlink(Path(target).resolve(), tmp / name, target_is_directory=True)
+            (staged / name).parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(Path(target).resolve(), staged / name, target_is_directory=True)
         for name, source in (files or {}).items():
-            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(source), tmp / name)
+            (staged / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(source), staged / name)
         tables = dict(splits) if splits is not None else {"data": data}
         if trials is not None:
             tables["trials"] = trials
         digest = hashlib.sha256()
         for split, frame in tables.items():
-            _write_csv(tmp / f"{split}.csv", frame)
-            digest.update((tmp / f"{split}.csv").read_bytes())
-        provenance = {"recipe": recipe, "prepared": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            _write_csv(staged / f"{split}.csv", frame)
+            digest.update((staged / f"{split}.csv").read_bytes())
+        provenance = {"dataset": dataset, "prepared": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                       "links": [f"{k} -> {Path(v).resolve()}" for k, v in (links or {}).items()],
                       "manifest_sha256": digest.hexdigest()}
         if notes:
             provenance["notes"] = notes
-        (tmp / "task.toml").write_text(task_toml(info, provenance))
-        load_folder_task(tmp)  # validate before publishing
-        if final.is_symlink() or final.is_file():
-            final.unlink()
-        elif final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        (staged / "task.toml").write_text(task_toml(info, provenance))
+        load_folder_task(staged)  # validate before publishing
     return final

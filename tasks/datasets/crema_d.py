@@ -77,5 +77,5 @@ def prepare_crema_d(corpus_dir: str | Path, out_dir: str | Path | None = None) -
                     license="Open Database License 1.0 (contents: Database Contents License 1.0)", citation=CITATION,
                     source="https://github.com/CheyneyComputerScience/CREMA-D", version="CREMA-D (GitHub master, AudioWAV)",
                     metrics=("accuracy", "macro_f1"), main_metric="accuracy", sample_rate=16000)
-    return [write_folder_task(out_dir or default_out_dir(), info, recipe="crema_d", data=data,
+    return [write_folder_task(out_dir or default_out_dir(), info, dataset="crema_d", data=data,
                               links={"audio": root / "AudioWAV"})]

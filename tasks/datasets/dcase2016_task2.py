@@ -83,5 +83,5 @@ def prepare_dcase2016_task2(corpus_dir: str | Path, out_dir: str | Path | None =
                     version="hear2021 (dev + public test, re-partitioned)",
                     metrics=("event_onset_200ms_fms", "segment_1s_er"), main_metric="event_onset_200ms_fms",
                     sample_rate=44100, checksums={r.name: r.published for r in RESOURCES})
-    return [write_folder_task(out_dir or default_out_dir(), info, recipe="dcase2016_task2", splits=splits,
+    return [write_folder_task(out_dir or default_out_dir(), info, dataset="dcase2016_task2", splits=splits,
                               links={"corpus": root})]

@@ -73,4 +73,4 @@ def prepare_desed(corpus_dir: str | Path, out_dir: str | Path | None = None) -> 
                     citation=CITATION, source="https://project.inria.fr/desed/", version="DESED 2021 (synthetic21 + validation)",
                     metrics=("psds1", "psds2", "event_onset_200ms_fms", "segment_1s_er"), main_metric="psds1",
                     sample_rate=16000)
-    return [write_folder_task(out_dir or default_out_dir(), info, recipe="desed", splits=splits, links=links)]
+    return [write_folder_task(out_dir or default_out_dir(), info, dataset="desed", splits=splits, links=links)]

@@ -1,4 +1,4 @@
-"""Resumable, checksummed downloads and archive extraction for the dataset recipes.
+"""Resumable, checksummed downloads and archive extraction for the datasets.
 
 A `Resource` names one published file: its official URL and, where the distributor (or a
 reference loader that pins it: torchaudio, TFDS, soundata, hearpreprocess) publishes one,
@@ -27,10 +27,11 @@ from pathlib import Path
 from typing import Iterable
 
 from benchmark.errors import EarbenchError
+from benchmark.storage import atomic_path, write_text
 
 CHUNK = 1 << 20
 CHECKSUMS_FILE = "checksums.json"
-USER_AGENT = "earbench-recipes/0.1 (+https://github.com/earbench)"
+USER_AGENT = "earbench-datasets/0.1 (+https://github.com/earbench)"
 
 
 class DownloadError(EarbenchError):
@@ -83,9 +84,7 @@ def _record(target_dir: Path, resource: Resource, path: Path, sums: dict[str, st
     stat = path.stat()
     ledger[resource.name] = {"url": resource.url, **sums, "size": stat.st_size, "mtime": stat.st_mtime,
                              "published": resource.published}
-    tmp = target_dir / f".{CHECKSUMS_FILE}.tmp"
-    tmp.write_text(json.dumps(ledger, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, target_dir / CHECKSUMS_FILE)
+    write_text(target_dir / CHECKSUMS_FILE, json.dumps(ledger, indent=2, sort_keys=True) + "\n")
 
 
 def verify(resource: Resource, path: Path) -> dict[str, str]:
@@ -166,7 +165,7 @@ def _transfer(resource: Resource, part: Path, timeout: float, progress: bool) ->
         headers["Range"] = f"bytes={offset}-"
     request = urllib.request.Request(resource.url, headers=headers)
     try:
-        response = urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 - URLs are the recipes' own
+        response = urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 - URLs are the datasets' own
     except urllib.error.HTTPError as err:
         if err.code == 416 and offset:  # range starts at the end: the .part is already complete
             return
@@ -199,12 +198,10 @@ def concatenate(parts: Iterable[Path], dest: Path) -> Path:
     """Join split archives (`x.zip.001`, `x.zip.002`, ...) into one file."""
     if dest.is_file():
         return dest
-    tmp = dest.with_name(dest.name + ".joining")
-    with tmp.open("wb") as out:
+    with atomic_path(dest) as tmp, tmp.open("wb") as out:
         for part in parts:
             with part.open("rb") as f:
                 shutil.copyfileobj(f, out, CHUNK)
-    os.replace(tmp, dest)
     return dest
 
 

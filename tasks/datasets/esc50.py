@@ -46,5 +46,5 @@ def prepare_esc50(corpus_dir: str | Path, out_dir: str | Path | None = None) -> 
                     source="https://github.com/karolpiczak/ESC-50", version="ESC-50 master (2000 clips, 5 folds)",
                     metrics=("accuracy", "macro_f1"), main_metric="accuracy", sample_rate=44100,
                     checksums={r.name: r.published for r in RESOURCES if r.published})
-    return [write_folder_task(out_dir or default_out_dir(), info, recipe="esc50", data=data,
+    return [write_folder_task(out_dir or default_out_dir(), info, dataset="esc50", data=data,
                               links={"audio": root / "audio"})]

@@ -83,6 +83,6 @@ def prepare_fsd50k(corpus_dir: str | Path, out_dir: str | Path | None = None) ->
                     source="https://zenodo.org/record/4060432", version="FSD50K v1.0 (Zenodo 4060432)",
                     metrics=("mAP", "d_prime", "roc_auc"), main_metric="mAP",
                     checksums={r.name: r.published for r in RESOURCES if r.published})
-    return [write_folder_task(out_dir or default_out_dir(), info, recipe="fsd50k", splits=splits,
+    return [write_folder_task(out_dir or default_out_dir(), info, dataset="fsd50k", splits=splits,
                               links={"dev_audio": root / "FSD50K.dev_audio",
                                      "eval_audio": root / "FSD50K.eval_audio"}, notes=notes)]

@@ -51,5 +51,5 @@ def prepare_fsdd(corpus_dir: str | Path, out_dir: str | Path | None = None) -> l
                     citation=CITATION, source="https://github.com/Jakobovski/free-spoken-digit-dataset",
                     version=f"v{VERSION}", metrics=("accuracy", "macro_f1"), main_metric="accuracy", sample_rate=8000,
                     checksums={r.name: r.published for r in RESOURCES})
-    return [write_folder_task(out_dir or default_out_dir(), info, recipe="fsdd", splits=splits,
+    return [write_folder_task(out_dir or default_out_dir(), info, dataset="fsdd", splits=splits,
                               links={"audio": root / "recordings"})]

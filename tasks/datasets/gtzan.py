@@ -71,4 +71,4 @@ def prepare_gtzan(corpus_dir: str | Path, out_dir: str | Path | None = None) -> 
                     source="http://marsyas.info/downloads/datasets.html", version="GTZAN genres.tar.gz, fault-filtered split",
                     metrics=("accuracy", "macro_f1"), main_metric="accuracy", sample_rate=22050,
                     checksums={r.name: r.published for r in RESOURCES})
-    return [write_folder_task(out_dir or default_out_dir(), info, recipe="gtzan", splits=splits, links={"audio": root})]
+    return [write_folder_task(out_dir or default_out_dir(), info, dataset="gtzan", splits=splits, links={"audio": root})]

@@ -77,5 +77,5 @@ def prepare_librispeech(corpus_dir: str | Path, out_dir: str | Path | None = Non
                         license="CC BY 4.0", citation=CITATION, source="https://www.openslr.org/12",
                         version="OpenSLR 12", metrics=("wer", "cer"), main_metric="wer", sample_rate=16000,
                         checksums={f"{s}.tar.gz": f"sha256:{SHA256[s]}" for s in ("train-clean-100", valid_subset, test_subset)})
-        written.append(write_folder_task(out, info, recipe="librispeech", splits=splits, links={"audio": root}))
+        written.append(write_folder_task(out, info, dataset="librispeech", splits=splits, links={"audio": root}))
     return written

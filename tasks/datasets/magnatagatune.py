@@ -67,6 +67,6 @@ def prepare_magnatagatune(corpus_dir: str | Path, out_dir: str | Path | None = N
                     citation=CITATION, source="https://mirg.city.ac.uk/codeapps/the-magnatagatune-dataset",
                     version="MagnaTagATune (MIREX mp3.zip + annotations_final.csv), top-50, split 0-b/c/d-f",
                     metrics=("roc_auc", "mAP"), main_metric="roc_auc")
-    return [write_folder_task(out_dir or default_out_dir(), info, recipe="magnatagatune", splits=splits,
+    return [write_folder_task(out_dir or default_out_dir(), info, dataset="magnatagatune", splits=splits,
                               links={"corpus": root},
                               notes=f"left out: {untagged} clip(s) without a top-50 tag, {empty_mp3} empty mp3")]

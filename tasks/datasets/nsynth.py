@@ -85,7 +85,7 @@ def prepare_nsynth(corpus_dir: str | Path, out_dir: str | Path | None = None,
     info = TaskInfo(name="nsynth-pitch", family="pitch", description=f"NSynth pitch, MIDI 21-108 (train: {hours})",
                     version=f"NSynth v2.2 jsonwav; train {hours}", metrics=("pitch_acc", "chroma_acc"),
                     main_metric="pitch_acc", **base)
-    written.append(write_folder_task(out, info, recipe="nsynth", splits=pitch, links={"corpus": root}))
+    written.append(write_folder_task(out, info, dataset="nsynth", splits=pitch, links={"corpus": root}))
     family = {s: (cap(f, max_train_hours, "nsynth-family") if s == "train" else f) for s, f in tables.items()}
     family = {s: f[f["family"].isin(set(family["train"]["family"]))].rename(columns={"family": "label"})[["path", "label"]]
               for s, f in family.items()}
@@ -93,5 +93,5 @@ def prepare_nsynth(corpus_dir: str | Path, out_dir: str | Path | None = None,
                     description=f"NSynth instrument family, 11 classes (train: {hours})",
                     version=f"NSynth v2.2 jsonwav; train {hours}", metrics=("accuracy", "macro_f1"),
                     main_metric="accuracy", **base)
-    written.append(write_folder_task(out, info, recipe="nsynth", splits=family, links={"corpus": root}))
+    written.append(write_folder_task(out, info, dataset="nsynth", splits=family, links={"corpus": root}))
     return written

@@ -64,5 +64,5 @@ def prepare_openmic(corpus_dir: str | Path, out_dir: str | Path | None = None) -
                     citation=CITATION, source="https://zenodo.org/record/1432913", version="OpenMIC-2018 v1.0.0, split01",
                     metrics=("mAP", "roc_auc"), main_metric="mAP")
     notes = "clips with no instrument >= 0.5 left out: " + ", ".join(f"{s} {n}" for s, n in dropped.items())
-    return [write_folder_task(out_dir or default_out_dir(), info, recipe="openmic", splits=splits,
+    return [write_folder_task(out_dir or default_out_dir(), info, dataset="openmic", splits=splits,
                               links={"audio": root / "audio"}, notes=notes + (f"; {note}" if note else ""))]

@@ -111,7 +111,7 @@ def prepare_speech_commands(corpus_dir: str | Path, out_dir: str | Path | None =
                       checksums={MAIN.name: MAIN.published})
     splits35 = {s: words[words["split"] == s].rename(columns={"word": "label"})[["path", "label"]]
                 for s in ("train", "valid", "test")}
-    written = [write_folder_task(out, info35, recipe="speech_commands", splits=splits35, links={"audio": root})]
+    written = [write_folder_task(out, info35, dataset="speech_commands", splits=splits35, links={"audio": root})]
 
     test_root = _find_test_set(Path(corpus_dir), root)
     test_labels = (*KEYWORDS, UNKNOWN, SILENCE)
@@ -135,6 +135,6 @@ def prepare_speech_commands(corpus_dir: str | Path, out_dir: str | Path | None =
                           version="v0.02 + test set v0.02 (SUPERB KS)", metrics=("accuracy", "macro_f1"),
                           main_metric="accuracy", sample_rate=RATE,
                           checksums={r.name: r.published for r in RESOURCES})
-        written.append(write_folder_task(out, info12, recipe="speech_commands", splits=splits12,
+        written.append(write_folder_task(out, info12, dataset="speech_commands", splits=splits12,
                                          links={"audio": root, "test_audio": test_root}, files=silence_files))
     return written

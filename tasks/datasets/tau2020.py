@@ -64,5 +64,5 @@ def prepare_tau2020(corpus_dir: str | Path, out_dir: str | Path | None = None) -
                     license="Tampere University license: free for academic, non-commercial use (see the dataset's LICENSE)",
                     citation=CITATION, source="https://zenodo.org/record/3819968", version=f"{NAME} 1.0 (Zenodo 3819968)",
                     metrics=("accuracy", "macro_f1"), main_metric="accuracy", sample_rate=44100)
-    return [write_folder_task(out_dir or default_out_dir(), info, recipe="tau2020", splits=splits,
+    return [write_folder_task(out_dir or default_out_dir(), info, dataset="tau2020", splits=splits,
                               links={"corpus": root})]

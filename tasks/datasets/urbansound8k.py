@@ -47,5 +47,5 @@ def prepare_urbansound8k(corpus_dir: str | Path, out_dir: str | Path | None = No
                     source="https://urbansounddataset.weebly.com/urbansound8k.html", version="UrbanSound8K v1.0 (Zenodo 1203745)",
                     metrics=("accuracy", "macro_f1"), main_metric="accuracy",
                     checksums={r.name: r.published for r in RESOURCES if r.published})
-    return [write_folder_task(out_dir or default_out_dir(), info, recipe="urbansound8k", data=data,
+    return [write_folder_task(out_dir or default_out_dir(), info, dataset="urbansound8k", data=data,
                               links={"audio": root / "audio"})]

@@ -84,7 +84,7 @@ def prepare_voxceleb1(corpus_dir: str | Path, out_dir: str | Path | None = None)
                     license="CC BY 4.0", citation=CITATION, source="https://www.robots.ox.ac.uk/~vgg/data/voxceleb/vox1.html",
                     version="VoxCeleb1 (iden_split.txt)", metrics=("accuracy",), main_metric="accuracy",
                     sample_rate=16000, checksums={r.name: r.published for r in RESOURCES if r.published})
-    written = [write_folder_task(out, info, recipe="voxceleb1", splits=sid_splits, links={"wav": wav})]
+    written = [write_folder_task(out, info, dataset="voxceleb1", splits=sid_splits, links={"wav": wav})]
 
     trials_path = root / "veri_test2.txt" if (root / "veri_test2.txt").is_file() else root / "veri_test.txt"
     trials = _parse(read_lines(trials_path, "VoxCeleb1", "verification trials (veri_test2.txt)"), 3, trials_path)
@@ -109,6 +109,6 @@ def prepare_voxceleb1(corpus_dir: str | Path, out_dir: str | Path | None = None)
                     license="CC BY 4.0", citation=CITATION, source="https://www.robots.ox.ac.uk/~vgg/data/voxceleb/vox1.html",
                     version=f"VoxCeleb1 ({trials_path.name})", metrics=("eer", "min_dcf"), main_metric="eer",
                     sample_rate=16000, checksums={r.name: r.published for r in RESOURCES if r.published})
-    written.append(write_folder_task(out, info, recipe="voxceleb1", splits=sv_splits, trials=trial_table,
+    written.append(write_folder_task(out, info, dataset="voxceleb1", splits=sv_splits, trials=trial_table,
                                      links={"wav": wav}))
     return written

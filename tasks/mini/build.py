@@ -1,16 +1,15 @@
 """Building the mini suite: plan every task, render clips in parallel, publish folders atomically.
 
-Each task renders into a hidden temporary folder next to its destination and is renamed
-into place only once complete (checksums written), so an interrupted build leaves no
-half-written task; a task whose provenance already matches (size, seed, generator
-version) is not rebuilt at all, which makes a second build instant.
+Each task renders into a hidden temporary folder next to its destination and is published
+whole (`benchmark.storage.publish_dir`) only once complete (checksums written), so an
+interrupted build leaves no half-written task; a task whose provenance already matches
+(size, seed, generator version) is not rebuilt at all, which makes a second build instant.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import zlib
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -19,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+from benchmark.storage import publish_dir, staging_dir
 
 from .audio import to_seconds, write_wav
 from .folder import read_provenance, write_folder
@@ -46,17 +47,6 @@ def _is_built(folder: Path, size: str, seed: int) -> bool:
         return False
     key = provenance["size"], provenance["seed"], provenance["generator_version"]
     return key == (size, seed, GENERATOR_VERSION)
-
-
-def _publish(tmp: Path, final: Path) -> None:
-    tmp.chmod(0o755)  # mkdtemp made it private
-    if final.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".old", dir=final.parent))
-        final.rename(old / final.name)
-        tmp.rename(final)
-        shutil.rmtree(old)
-    else:
-        tmp.rename(final)
 
 
 def plan_task(name: str, size: str, seed: int) -> Blueprint:
@@ -94,8 +84,7 @@ def _cores() -> int:
 
 def _render(out: Path, plans: list[Blueprint], size: str, seed: int, workers: int | None,
             progress: bool) -> None:
-    tmps = {p.name: Path(tempfile.mkdtemp(prefix=f".{p.name}.", suffix=".partial", dir=out))
-            for p in plans}
+    tmps = {p.name: staging_dir(out / p.name) for p in plans}
     left = {p.name: len(p.clips) for p in plans}
     events: dict[str, dict[str, list[Event]]] = {p.name: {} for p in plans}
     duration = dict.fromkeys(left, 0.0)
@@ -119,7 +108,7 @@ def _render(out: Path, plans: list[Blueprint], size: str, seed: int, workers: in
                 if left[plan.name] == 0:
                     write_folder(tmps[plan.name], plan, events[plan.name], size=size, seed=seed,
                                  generator_version=GENERATOR_VERSION, duration_s=duration[plan.name])
-                    _publish(tmps.pop(plan.name), out / plan.name)
+                    publish_dir(tmps.pop(plan.name), out / plan.name)
     finally:
         pool.shutdown(cancel_futures=True)
         for tmp in tmps.values():

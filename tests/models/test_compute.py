@@ -3,13 +3,13 @@ carried by `ckpt:` upstreams into result records and the leaderboard's compute c
 from __future__ import annotations
 
 import json
-from importlib.metadata import entry_points
 
 import pytest
 from tests.support.tone_task import write_tone_task
 from tests.support.helpers import run_cli
 from tests.support.micro_recipes import micro_recipe, write_audio_folder
 
+from benchmark.registry import Registry
 from benchmark.run.evaluate import evaluate
 from benchmark.upstream import load_upstream
 from leaderboard.board import build_from
@@ -29,11 +29,11 @@ def test_list_recipes_names_every_recipe_with_its_description(capsys):
         assert recipe.description and recipe.description in listed[name]
 
 
-def test_recipe_entry_points_match_the_recipes():
-    """The `earbench.recipes` entry points (what the core lists) are exactly models' recipes."""
-    points = {ep.name: ep for ep in entry_points(group="earbench.recipes")}
-    assert set(points) == set(RECIPES)
-    assert all(points[name].load() is RECIPES[name] for name in ("eat-tiny", "clap-tiny", "ssm-matpac-tiny"))
+def test_the_recipe_kind_holds_exactly_the_recipes():
+    """A registry of the `earbench.recipes` kind (what the core lists) gets models' recipes from its plugin."""
+    listed: Registry = Registry("recipe", "earbench.recipes")
+    assert listed.names() == sorted(RECIPES)
+    assert all(listed.get(name) is RECIPES[name] for name in ("eat-tiny", "clap-tiny", "ssm-matpac-tiny"))
 
 
 @pytest.fixture(scope="module")

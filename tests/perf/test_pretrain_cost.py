@@ -33,6 +33,13 @@ from models.trainer import make_optimizer
 
 STEPS = int(os.environ.get("EARBENCH_PERF_STEPS", "8"))
 WARMUP = 2
+REPORT_TITLE = "Pre-training cost of the spectrogram objectives"
+REPORT_INTRO = f"""EAT-, MATPAC- and Audio-MAE-tiny (192 x 4) in one process, {STEPS} timed steps each after
+{WARMUP} of warm-up, interleaved round-robin; median step time. `matpac-tiny@fbank128` is
+MATPAC on the same 128-bin fbank as the other two. GFLOP/clip: the matrix FLOPs of one
+training step per clip (forward + 2 x forward for the backward of what is trained, +
+the EMA teachers' forward), which do not depend on load. `EARBENCH_PERF_BASE=1` adds the
+ViT-B recipes' FLOPs at one clip per step."""
 
 
 def _setups() -> dict[str, object]:
@@ -114,7 +121,7 @@ def render(report: dict[str, dict[str, float]]) -> str:
 
 
 @pytest.mark.perf
-def test_pretraining_cost_eat_matpac_audiomae(tmp_path):
+def test_pretraining_cost_eat_matpac_audiomae(tmp_path, perf_report):
     report = measure()
     if os.environ.get("EARBENCH_PERF_BASE"):
         for name in ("eat-base", "matpac-base", "audiomae-base"):
@@ -129,6 +136,14 @@ def test_pretraining_cost_eat_matpac_audiomae(tmp_path):
     out.write_text(json.dumps({"threads": torch.get_num_threads(), "torch": torch.__version__,
                                "steps": STEPS, "report": report}, indent=2))
     print(f"written to {out}")
+    for name, r in report.items():
+        timed = "steps_per_s" in r
+        perf_report.row(["objective", "steps/s", "clips/s", "median step s (min-max)", "patches/clip",
+                         "trainable params", "GFLOP/clip"],
+                        [name, f"{r['steps_per_s']:.3f}" if timed else "", f"{r['samples_per_s']:.2f}" if timed else "",
+                         f"{r['median_step_s']:.3f} ({r['min_step_s']:.2f}-{r['max_step_s']:.2f})" if timed else "",
+                         r["patches_per_clip"], f"{r['trainable_params'] / 1e6:.2f}M" if timed else "",
+                         f"{r['gflops_per_clip']:.2f}"])
     assert all(r["steps_per_s"] > 0 and r["gflops_per_clip"] > 0 for r in report.values() if "steps_per_s" in r)
 
 

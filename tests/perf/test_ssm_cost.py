@@ -37,6 +37,13 @@ DURATIONS_S = tuple(float(x) for x in os.environ.get("EARBENCH_PERF_DURATIONS", 
 REPEATS = int(os.environ.get("EARBENCH_PERF_REPEATS", "3"))
 DEVICE = os.environ.get("EARBENCH_PERF_DEVICE", "cpu")
 WIDTH, DEPTH, HEADS = 192, 4, 3
+REPORT_TITLE = "Cost of the state-space backbone against the ViT"
+REPORT_INTRO = f"""Time and peak working memory of one clip through three encoders over the same 80-bin
+log-mel 16x16 patches, {WIDTH} wide x {DEPTH} deep: the ViT attending over the whole clip, the
+bidirectional-Mamba `SpectrogramSSM` (models/ssm.py, chunked scan in torch), and the ViT over
+the 2.56 s windows the tiny upstreams run. Inference: forward under no_grad; training:
+forward + backward. Time: median of `EARBENCH_PERF_REPEATS` ({REPEATS}) passes after a
+warm-up, each measurement in a fresh process; device {DEVICE}."""
 
 
 def build(kind: str, seconds: float) -> torch.nn.Module:
@@ -125,7 +132,7 @@ def render(rows: list[dict]) -> str:
 
 
 @pytest.mark.perf
-def test_ssm_vs_vit_cost_as_the_clip_grows(tmp_path):
+def test_ssm_vs_vit_cost_as_the_clip_grows(tmp_path, perf_report):
     rows = measure()
     print(f"\nSSM vs ViT, {WIDTH} wide x {DEPTH} deep, one clip, device {DEVICE}, "
           f"{torch.get_num_threads()} threads, median of {REPEATS}:\n" + render(rows))
@@ -133,6 +140,13 @@ def test_ssm_vs_vit_cost_as_the_clip_grows(tmp_path):
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"device": DEVICE, "torch": torch.__version__, "rows": rows}, indent=2))
     print(f"written to {out}")
+    cells = {(r["mode"], r["seconds"], r["model"]): r for r in rows}
+    for mode, seconds in dict.fromkeys((r["mode"], r["seconds"]) for r in rows):
+        by = [cells[mode, seconds, kind] for kind in ("vit-global", "ssm", "vit-window")]
+        perf_report.row(["pass", "clip", "tokens", "ViT global: s / MB", "SSM: s / MB", "ViT 2.56 s windows: s / MB"],
+                        [{"infer": "inference", "train": "training"}[mode], f"{seconds:g} s",
+                         next((r["tokens"] for r in by if "tokens" in r), ""),
+                         *(r.get("error") or f"{r['time_s']:.2f} / {r['peak_mb']:.0f}" for r in by)])
     assert all("error" not in r and r["time_s"] > 0 for r in rows)
 
 

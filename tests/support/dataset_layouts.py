@@ -356,17 +356,17 @@ def openmic(root: Path) -> Path:
 # --------------------------------------------------------------------------- test helpers
 
 
-def prepare_and_probe(recipe: str, corpus: Path, out: Path, probe: bool = True) -> list[dict]:
-    """Run the recipe's prepare, check each task validates, and run a linear probe with
+def prepare_and_probe(dataset: str, corpus: Path, out: Path, probe: bool = True) -> list[dict]:
+    """Run the dataset's prepare, check each task validates, and run a linear probe with
     `logmel` where the linear protocol handles the family. Returns the probe records."""
     from benchmark import evaluate
     from benchmark.sources.folder import load_folder_task
     from benchmark.protocols import PROTOCOLS
-    from tasks.datasets import get_recipe
+    from tasks.datasets import get_dataset
 
-    recipe_ = get_recipe(recipe)
-    paths = recipe_.prepare(corpus, out)
-    assert sorted(p.name for p in paths) == sorted(recipe_.tasks) or set(p.name for p in paths) <= set(recipe_.tasks)
+    prepared = get_dataset(dataset)
+    paths = prepared.prepare(corpus, out)
+    assert sorted(p.name for p in paths) == sorted(prepared.tasks) or set(p.name for p in paths) <= set(prepared.tasks)
     records = []
     for path in paths:
         task = load_folder_task(path)

@@ -60,7 +60,7 @@ def test_spec_parsing():
 
 def test_saved_dataset_classification_runs_a_probe(tmp_path):
     root = saved_dataset(tmp_path / "ds")
-    task = load_task(f"hf:{root}")  # through the earbench.task_schemes entry point
+    task = load_task(f"hf:{root}")  # the `hf` task scheme, declared by tasks/plugin.py
     m = task.load()
     assert task.family == "classification" and task.version.startswith("fingerprint-")
     assert set(m["train"]["label"]) == set(LABELS) and len(m["valid"]) == 12

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from benchmark.errors import EarbenchError
 from benchmark.run.executors.local import LocalExecutor
+from benchmark.run.executors.ray import RayExecutor
 from benchmark.run.executors.report import JobResult, Report
 
 EXECUTORS = ("local", "ray")
@@ -19,7 +20,6 @@ def make_executor(name: str, *, address: str | None = None, retries: int | None 
     if name == "local":
         return LocalExecutor(processes=processes, retries=0 if retries is None else retries, progress=progress)
     if name == "ray":
-        from benchmark.run.executors.ray import RayExecutor
         return RayExecutor(address=address, num_cpus=processes, retries=2 if retries is None else retries,
                            progress=progress)  # type: ignore[return-value]
     raise EarbenchError(f"unknown executor {name!r}; choose one of {', '.join(EXECUTORS)}")

@@ -11,9 +11,10 @@ from typing import Callable
 import torch
 
 from benchmark.errors import EarbenchError
-from benchmark.run.executors.report import JobResult
-from benchmark.run.plan import Job, RunSettings
 from benchmark.protocols import RunContext
+from benchmark.run.executors.report import JobResult
+from benchmark.run.plan import Job
+from benchmark.run.probe import run_probe
 
 
 def accelerate(ctx: RunContext) -> None:
@@ -22,10 +23,10 @@ def accelerate(ctx: RunContext) -> None:
         ctx.upstream.to("cuda")
 
 
-def run_job(job: Job, settings: RunSettings, context: Callable[[], RunContext], extract_s: float = 0.0) -> JobResult:
-    """Execute `job`; failures come back as a result (with the error and traceback), not as
-    an exception, so one job never stops the others. Ctrl-C still interrupts."""
-    from benchmark.run.evaluate import run_one
+def run_job(job: Job, context: Callable[[], RunContext], extract_s: float = 0.0) -> JobResult:
+    """Execute `job` on the run context `context()` (which carries the run's settings);
+    failures come back as a result (with the error and traceback), not as an exception, so
+    one job never stops the others. Ctrl-C still interrupts."""
     start = time.perf_counter()
     worker = f"{socket.gethostname()}:{os.getpid()}"
     try:
@@ -36,8 +37,8 @@ def run_job(job: Job, settings: RunSettings, context: Callable[[], RunContext], 
                 ctx.embeddings(split, pooling)
             record = None
         else:
-            record = run_one(ctx, settings.protocol, job.roles or {}, int(job.seed or 0), job.fold, job.record,
-                             extra_embed_s=extract_s if job.claims_extract_s else 0.0)
+            record = run_probe(ctx, job.roles or {}, int(job.seed or 0), job.fold, job.record,
+                               extra_embed_s=extract_s if job.claims_extract_s else 0.0)
     except Exception as err:  # noqa: BLE001 - reported by the scheduler, which may retry
         return JobResult(job, False, time.perf_counter() - start, error=str(err) or type(err).__name__,
                          trace=traceback.format_exc(), harness_error=isinstance(err, EarbenchError),

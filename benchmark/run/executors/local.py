@@ -13,6 +13,7 @@ import torch
 from benchmark.run.executors.job import run_job
 from benchmark.run.executors.report import JobResult, Report
 from benchmark.run.executors.schedule import schedule
+from benchmark.run.executors.worker import run_in_worker
 from benchmark.run.plan import Job, Plan
 
 
@@ -28,7 +29,7 @@ class InProcess:
 
     def submit(self, job: Job, extract_s: float) -> int:
         ctx = self.plan.contexts[job.group]
-        self.done[len(self.done)] = run_job(job, self.plan.settings, lambda: ctx, extract_s)
+        self.done[len(self.done)] = run_job(job, lambda: ctx, extract_s)
         return len(self.done) - 1
 
     def wait(self, handles: list[int]) -> list[int]:
@@ -63,7 +64,6 @@ class ProcessPool:
         self.settings = plan.settings
 
     def submit(self, job: Job, extract_s: float) -> Future:
-        from benchmark.run.executors.worker import run_in_worker
         return self.pool.submit(run_in_worker, job, self.settings, extract_s)
 
     def wait(self, handles: list[Future]) -> list[Future]:

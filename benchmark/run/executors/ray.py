@@ -13,6 +13,7 @@ from typing import Any
 from benchmark.errors import EarbenchError
 from benchmark.run.executors.report import JobResult, Report
 from benchmark.run.executors.schedule import schedule
+from benchmark.run.executors.worker import run_in_worker
 from benchmark.run.plan import Job, Plan
 
 
@@ -22,7 +23,6 @@ class RayBackend:
             import ray
         except ImportError:
             raise EarbenchError("--executor ray needs Ray: pip install 'earbench[ray]'") from None
-        from benchmark.run.executors.worker import run_in_worker
         self.ray = ray
         self.started_here = not ray.is_initialized()
         if self.started_here:

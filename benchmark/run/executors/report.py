@@ -5,6 +5,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from benchmark.errors import EarbenchError
+from benchmark.record import Record
 from benchmark.run.plan import Job, Plan
 
 
@@ -17,7 +18,7 @@ class JobResult:
     job: Job
     ok: bool
     seconds: float = 0.0
-    record: dict | None = None
+    record: Record | None = None
     error: str | None = None
     trace: str | None = None
     harness_error: bool = False  # an EarbenchError: deterministic, so never retried
@@ -45,7 +46,7 @@ class Report:
         return [r.job.id for r in self.results if r.attempts > 0]
 
     @property
-    def records(self) -> list[dict]:
+    def records(self) -> list[Record]:
         """Every record of the suite, reused or new, in the plan's order (task by task, folds x seeds)."""
         new = {r.job.id: r.record for r in self.results if r.ok and r.record is not None}
         return [rec for pid in self.plan.order for rec in [new.get(pid) or self.plan.reused.get(pid)] if rec]

@@ -8,15 +8,16 @@ worker runs many jobs, so what it loads is kept for the next job of the same pai
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import replace
 
 import torch
 
-from benchmark.features.cache import EmbeddingCache
 from benchmark.errors import EarbenchError, UpstreamError
+from benchmark.protocols import RunContext
 from benchmark.run.executors.job import run_job
 from benchmark.run.executors.report import JobResult
-from benchmark.run.plan import Job, RunSettings
-from benchmark.protocols import RunContext
+from benchmark.run.plan import Job
+from benchmark.settings import RunSettings
 from benchmark.sources.load import load_task
 from benchmark.upstream import fingerprint, load_upstream
 
@@ -53,11 +54,8 @@ class WorkerState:
                 raise EarbenchError(f"task {job.task!r} was given as a Python object: a worker process cannot "
                                     f"load it; register it or use a folder task path")
             task = load_task(job.task_ref)
-            self.contexts[key] = RunContext(
-                self.upstream(job), task, task.load(), layer=settings.layer, pooling=settings.pooling,
-                cache=EmbeddingCache(settings.cache_root), workers=settings.workers,
-                batch_seconds=settings.batch_seconds, progress=False, train_fraction=settings.train_fraction,
-                options=settings.options)
+            # no progress bars in workers: the scheduler shows one for the suite
+            self.contexts[key] = RunContext(self.upstream(job), task, task.load(), replace(settings, progress=False))
             while len(self.contexts) > self.keep:
                 self.contexts.popitem(last=False)
         self.contexts.move_to_end(key)
@@ -68,6 +66,6 @@ STATE = WorkerState()  # one per worker process: what makes the second job of a 
 
 
 def run_in_worker(job: Job, settings: RunSettings, extract_s: float = 0.0) -> JobResult:
-    result = run_job(job, settings, lambda: STATE.context(job, settings), extract_s)
+    result = run_job(job, lambda: STATE.context(job, settings), extract_s)
     result.exception = None  # travels back as text; the exception itself need not pickle
     return result

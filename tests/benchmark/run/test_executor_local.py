@@ -4,7 +4,8 @@ import json
 import os
 
 from benchmark.run.executors import LocalExecutor
-from benchmark.run.plan import RunSettings, plan_suite
+from benchmark.run.plan import plan_suite
+from benchmark.settings import RunSettings
 from tests.support.tone_task import write_tone_task
 from models.baselines import LogMel
 

@@ -11,7 +11,8 @@ ray = pytest.importorskip("ray")
 
 from benchmark.run.executors import LocalExecutor  # noqa: E402
 from benchmark.run.executors.ray import RayExecutor  # noqa: E402
-from benchmark.run.plan import RunSettings, plan_suite  # noqa: E402
+from benchmark.run.plan import plan_suite  # noqa: E402
+from benchmark.settings import RunSettings  # noqa: E402
 from tests.support.tone_task import write_tone_task  # noqa: E402
 
 FLAKY = '''"""A HEAR module whose encoder fails on real audio (as a lost device would), counting attempts."""

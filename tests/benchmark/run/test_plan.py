@@ -8,7 +8,8 @@ import pytest
 
 from benchmark.features.cache import EmbeddingCache
 from benchmark.run.executors import LocalExecutor
-from benchmark.run.plan import RunSettings, plan_suite
+from benchmark.run.plan import plan_suite
+from benchmark.settings import RunSettings
 from tests.support.tone_task import write_tone_task
 from tests.support.helpers import run_cli
 

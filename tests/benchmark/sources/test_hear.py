@@ -6,7 +6,7 @@ import pytest
 
 from benchmark import evaluate
 from benchmark.errors import TaskError
-from benchmark.sources.hear import METRIC_NAMES, load_hear_task
+from benchmark.sources.hear import METRIC_NAMES, family_predicting, load_hear_task
 from benchmark.sources.load import load_task
 from tests.support.hear_tasks import write_hear_event_task, write_hear_scene_task
 
@@ -100,10 +100,10 @@ def test_kfold_with_a_missing_fold(tmp_path):
 @pytest.mark.slow
 def test_parity_with_the_hear_kit(tmp_path):
     """The real HEAR kit and earbench on the same hearbaseline embeddings (scripts/hear_parity.py
-    with the README's settings; the kit's venv takes minutes to build the first time, the
+    with the settings of docs/reports/hear-parity.md; the kit's venv takes minutes to build the first time, the
     run 10-30 min on 2 cores). With fewer training clips (30 per class) the kit's MLP grid
     undertrains (0.48 against the linear probe's 0.72 in one run): the probes, not the
-    harnesses, then differ, so the score check uses the README's 75 per class."""
+    harnesses, then differ, so the score check uses that report's 75 per class."""
     import os
     import subprocess
     import sys
@@ -121,3 +121,15 @@ def test_parity_with_the_hear_kit(tmp_path):
     ours = sum(result["earbench"]["linear"]["accuracy_per_seed"]) / len(result["earbench"]["linear"]["accuracy_per_seed"])
     standard_error = (kit * (1 - kit) / 400) ** 0.5
     assert abs(ours - kit) < 4 * standard_error, (ours, kit)
+
+
+@pytest.mark.parametrize("embedding,prediction,metrics,family", [
+    ("event", "multilabel", ("event_onset_200ms_fms", "segment_1s_er"), "sed"),
+    ("scene", "multilabel", ("mAP", "d_prime"), "tagging"),
+    ("scene", "multiclass", ("pitch_acc", "chroma_acc"), "pitch"),
+    ("scene", "multiclass", ("accuracy",), "classification"),
+    ("scene", "multiclass", ("mAP",), "classification"),  # no family claims it: the first that predicts classes
+])
+def test_the_family_is_the_one_predicting_what_the_metadata_says(embedding, prediction, metrics, family):
+    meta = {"embedding_type": embedding, "prediction_type": prediction}
+    assert family_predicting(meta, metrics).name == family

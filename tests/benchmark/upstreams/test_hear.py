@@ -1,13 +1,22 @@
-"""A HEAR 2021 module written here, loaded as `hear:MODULE`, checked and evaluated."""
+"""A HEAR 2021 module written here, loaded as `hear:MODULE`, checked and evaluated; the kit's
+scene embeddings, checked on the repository's port of hearbaseline."""
+import importlib
 import sys
 import textwrap
+from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile as sf
+import torch
 
 from benchmark import evaluate
-from benchmark.upstreams.check import check_upstream
 from benchmark.errors import UpstreamError
-from benchmark.upstream import load_upstream
+from benchmark.features.cache import EmbeddingCache
+from benchmark.features.extract import extract
+from benchmark.upstream import fingerprint, load_upstream
+from benchmark.upstreams.check import check_upstream, synthetic_batch
+from benchmark.upstreams.hear import SceneEmbeddings
 
 MODULE = '''
 import torch
@@ -70,3 +79,51 @@ def test_hear_module_evaluates(hear_module, tone_task):
 def test_missing_hear_module_is_clear():
     with pytest.raises(UpstreamError, match="HEAR module 'no_such_hear_mod' cannot be imported"):
         load_upstream("hear:no_such_hear_mod")
+
+
+@pytest.fixture
+def hear_naive(monkeypatch):
+    """The repository's port of hearbaseline.naive (scripts/hear_naive.py) at its default hops:
+    timestamp embeddings every 50 ms, scene embeddings the mean of 250 ms frames, as in the original."""
+    monkeypatch.delenv("HEAR_NAIVE_HOP_MS", raising=False)
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[3] / "scripts"))
+    sys.modules.pop("hear_naive", None)
+    yield importlib.import_module("hear_naive")
+    sys.modules.pop("hear_naive", None)
+
+
+def test_scene_embeddings_are_the_modules_own_and_not_the_mean_of_timestamp_frames(hear_naive):
+    up = load_upstream("hear:hear_naive")
+    audio, lengths = synthetic_batch(up.sample_rate)
+    with torch.inference_mode():
+        scene = up.scene_embeddings(audio, lengths)
+        frames = up(audio, lengths)
+    for b, n in enumerate(lengths.tolist()):  # the kit's call: the clip alone, unpadded
+        expected = hear_naive.get_scene_embeddings(audio[b: b + 1, :n], up.model)[0]
+        assert torch.allclose(scene[b], expected, rtol=1e-5, atol=1e-4)
+    pooled = torch.stack([frames.hidden_states[0][b, :n].mean(0) for b, n in enumerate(frames.lengths.tolist())])
+    gap = ((pooled - scene).norm(dim=1) / scene.norm(dim=1)).min()
+    assert gap > 0.01  # mean-pooling the 50 ms frames is not the kit's scene embedding
+
+
+def test_scene_view_extracts_exactly_the_kits_embeddings(hear_naive, tmp_path):
+    up = load_upstream("hear:hear_naive")
+    paths = []
+    for k, seconds in enumerate((0.6, 1.3)):
+        t = np.arange(int(seconds * up.sample_rate)) / up.sample_rate
+        paths.append(str(tmp_path / f"clip{k}.wav"))
+        sf.write(paths[-1], (0.3 * np.sin(2 * np.pi * 440 * (k + 1) * t)).astype(np.float32), up.sample_rate)
+    view = SceneEmbeddings(up)
+    cached = extract(view, paths, task="t", task_version="1", split="test", pooling="mean",
+                     cache=EmbeddingCache(tmp_path / "cache"), progress=False)
+    for path, row in zip(paths, np.asarray(cached.data)):
+        wave = torch.from_numpy(sf.read(path, dtype="float32")[0])[None]
+        expected = hear_naive.get_scene_embeddings(wave, up.model)[0].numpy()
+        np.testing.assert_allclose(row[0], expected, rtol=2e-3, atol=2e-3)  # the cache's float16
+    assert fingerprint(view) != fingerprint(up) and view.earbench_name.endswith(":scene")
+
+
+def test_scene_view_evaluates_a_clip_task(hear_module, tone_task):
+    up = load_upstream(f"hear:{hear_module}")
+    (record,) = evaluate(SceneEmbeddings(up), [tone_task], progress=False)
+    assert record["upstream"]["name"] == f"hear:{hear_module}:scene" and record["metrics"]["accuracy"] > 0.5

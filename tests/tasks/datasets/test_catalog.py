@@ -1,4 +1,4 @@
-"""Real tasks and suites through the entry points, and the `earbench data` commands."""
+"""Real tasks and suites through the tasks plugin, and the `earbench data` commands."""
 import socket
 
 import pytest
@@ -8,17 +8,17 @@ from benchmark.errors import TaskError
 from benchmark.task import SUITES, TASKS, suite_tasks
 from benchmark.sources.load import load_task
 from tests.support.helpers import run_cli
-from tasks.datasets import RECIPES, get_recipe
+from tasks.datasets import DATASETS, get_dataset
 from tasks.catalog import REAL_TASKS, SUITES as SUITE_LISTS
 
 
-def test_every_recipe_task_is_registered_and_every_suite_names_real_tasks():
-    recipe_tasks = {t for name in RECIPES for t in get_recipe(name).tasks}
-    assert recipe_tasks == set(REAL_TASKS)
+def test_every_dataset_task_is_registered_and_every_suite_names_real_tasks():
+    dataset_tasks = {t for name in DATASETS for t in get_dataset(name).tasks}
+    assert dataset_tasks == set(REAL_TASKS)
     assert all(name in TASKS for name in REAL_TASKS)
     for suite in ("hear-lite", "superb-lite", "env", "music", "speech"):
         assert suite in SUITES and set(suite_tasks(suite)) <= set(REAL_TASKS)
-    assert all(get_recipe(r).name == r for r in set(REAL_TASKS.values()))
+    assert all(get_dataset(r).name == r for r in set(REAL_TASKS.values()))
     assert SUITE_LISTS["superb-lite"] == suite_tasks("superb-lite")
 
 
@@ -45,9 +45,9 @@ def test_prepare_on_a_wrong_directory_is_one_clear_line(tmp_path, capsys):
     assert code == 2 and "ESC-50: meta/esc50.csv not found" in err and "Traceback" not in err
 
 
-def test_unknown_recipe_suggests(capsys, tmp_path):
+def test_unknown_dataset_suggests(capsys, tmp_path):
     code, _, err = run_cli(capsys, "data", "prepare", "esc5O", "--corpus-dir", str(tmp_path))
-    assert code == 2 and "unknown recipe 'esc5O'; did you mean esc50" in err
+    assert code == 2 and "unknown dataset 'esc5O'; did you mean esc50" in err
 
 
 def test_download_offline_is_one_clear_line(tmp_path, capsys, monkeypatch):

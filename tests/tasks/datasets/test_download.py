@@ -1,4 +1,4 @@
-"""Recipe downloads against a loopback HTTP server: checksum, resume, offline message, extraction."""
+"""Dataset downloads against a loopback HTTP server: checksum, resume, offline message, extraction."""
 import hashlib
 import http.server
 import io
@@ -168,8 +168,8 @@ def test_split_archive_parts_are_joined(tmp_path):
     assert concatenate(parts, tmp_path / "mp3.zip").read_bytes() == b"abcdefg"
 
 
-def test_recipe_download_functions_use_the_resources(server, tmp_path, monkeypatch):
-    """A recipe's download_<corpus> fetches its Resources (URLs rewritten to the loopback server)."""
+def test_dataset_download_functions_use_the_resources(server, tmp_path, monkeypatch):
+    """A dataset's download_<corpus> fetches its Resources (URLs rewritten to the loopback server)."""
     import tasks.datasets.fsdd as fsdd
     tbuf = io.BytesIO()
     with tarfile.open(fileobj=tbuf, mode="w:gz") as t:
@@ -184,10 +184,10 @@ def test_recipe_download_functions_use_the_resources(server, tmp_path, monkeypat
     assert (root / "recordings" / "0_jackson_0.wav").is_file()
 
 
-def test_every_recipe_declares_official_urls_and_checksums():
-    from tasks.datasets import RECIPES, get_recipe
-    for name in RECIPES:
-        module = get_recipe(name).module
+def test_every_dataset_declares_official_urls_and_checksums():
+    from tasks.datasets import DATASETS, get_dataset
+    for name in DATASETS:
+        module = get_dataset(name).module
         for resource in module.RESOURCES:
             assert resource.url.startswith(("http://", "https://")), resource
             assert resource.md5 is None or len(resource.md5) == 32

@@ -1,4 +1,4 @@
-"""Environmental-sound recipes: prepare on miniature real layouts, validate, probe; bad layouts."""
+"""Environmental-sound datasets: prepare on miniature real layouts, validate, probe; bad layouts."""
 import shutil
 
 import pytest
@@ -7,7 +7,7 @@ import soundfile as sf
 import tests.support.dataset_layouts as fx
 from benchmark.errors import TaskError
 from benchmark.sources.folder import load_folder_task
-from tasks.datasets import get_recipe
+from tasks.datasets import get_dataset
 
 
 def test_esc50_five_published_folds(tmp_path):
@@ -20,8 +20,8 @@ def test_esc50_five_published_folds(tmp_path):
 
 def test_esc50_corpus_dir_may_be_the_archive_parent_or_the_dataset(tmp_path):
     fx.esc50(tmp_path / "dl")
-    [a] = get_recipe("esc50").prepare(tmp_path / "dl", tmp_path / "a")
-    [b] = get_recipe("esc50").prepare(tmp_path / "dl" / "ESC-50-master", tmp_path / "b")
+    [a] = get_dataset("esc50").prepare(tmp_path / "dl", tmp_path / "a")
+    [b] = get_dataset("esc50").prepare(tmp_path / "dl" / "ESC-50-master", tmp_path / "b")
     assert (a / "data.csv").read_text() == (b / "data.csv").read_text()
 
 
@@ -65,7 +65,7 @@ def test_dcase2016_task2_pools_and_repartitions(tmp_path):
     assert sum(len(x) for x in m.values()) == 15 and m["train"]["events"].iloc[0][0][2] in {"clearthroat", "cough", "doorslam"}
 
 
-@pytest.mark.parametrize("recipe,make,breakage,message", [
+@pytest.mark.parametrize("dataset,make,breakage,message", [
     ("esc50", fx.esc50, lambda r: (r / "ESC-50-master/meta/esc50.csv").unlink(),
      r"ESC-50: meta/esc50.csv not found in .*dl \(nor one or two levels below\)"),
     ("esc50", fx.esc50, lambda r: (r / "ESC-50-master/meta/esc50.csv").write_text("file,fold,label\na.wav,1,dog\n"),
@@ -94,9 +94,9 @@ def test_dcase2016_task2_pools_and_repartitions(tmp_path):
      lambda r: next((r / "dcase2016_task2_test_public/annotation").glob("*.txt")).write_text("0.5 cough\n"),
      r"line 1: expected onset offset label"),
 ])
-def test_bad_environment_layouts(tmp_path, recipe, make, breakage, message):
+def test_bad_environment_layouts(tmp_path, dataset, make, breakage, message):
     corpus = make(tmp_path / "dl")
     breakage(corpus)
     with pytest.raises(TaskError, match=message):
-        get_recipe(recipe).prepare(corpus, tmp_path / "out")
+        get_dataset(dataset).prepare(corpus, tmp_path / "out")
     assert not list((tmp_path / "out").glob("*/task.toml")) if (tmp_path / "out").exists() else True

@@ -1,4 +1,4 @@
-"""Music and captioning recipes: prepare on miniature real layouts, validate, probe; bad layouts."""
+"""Music and captioning datasets: prepare on miniature real layouts, validate, probe; bad layouts."""
 import json
 import shutil
 
@@ -7,7 +7,7 @@ import pytest
 import tests.support.dataset_layouts as fx
 from benchmark.errors import TaskError
 from benchmark.sources.folder import load_folder_task
-from tasks.datasets import get_recipe
+from tasks.datasets import get_dataset
 
 
 def test_gtzan_fault_filtered_split(tmp_path):
@@ -58,7 +58,7 @@ def test_audiocaps_skips_clips_without_audio(tmp_path):
     assert "train: 6 of 7 clips have audio" in (tmp_path / "out" / "audiocaps" / "task.toml").read_text()
 
 
-@pytest.mark.parametrize("recipe,make,breakage,message", [
+@pytest.mark.parametrize("dataset,make,breakage,message", [
     ("gtzan", fx.gtzan, lambda r: shutil.rmtree(r / "genres/reggae"), r"no directory with the 10 genre folders"),
     ("gtzan", fx.gtzan, lambda r: (r / "genres/jazz/jazz.00054.au").unlink() or
      (r / "genres/jazz/jazz.00054.wav").write_bytes(b"not audio"),  # the Kaggle copy's corrupt file
@@ -78,8 +78,8 @@ def test_audiocaps_skips_clips_without_audio(tmp_path):
      r"lacks column\(s\) caption_1"),
     ("audiocaps", fx.audiocaps, lambda r: shutil.rmtree(r / "audio/test"), r"no audio found under .* for the 4 clips of test"),
 ])
-def test_bad_music_and_caption_layouts(tmp_path, recipe, make, breakage, message):
+def test_bad_music_and_caption_layouts(tmp_path, dataset, make, breakage, message):
     corpus = make(tmp_path / "dl")
     breakage(corpus)
     with pytest.raises(TaskError, match=message):
-        get_recipe(recipe).prepare(corpus, tmp_path / "out")
+        get_dataset(dataset).prepare(corpus, tmp_path / "out")

@@ -1,4 +1,4 @@
-"""Speech recipes: prepare on miniature real layouts, validate, probe; bad layouts."""
+"""Speech datasets: prepare on miniature real layouts, validate, probe; bad layouts."""
 import shutil
 
 import pytest
@@ -7,7 +7,7 @@ import soundfile as sf
 import tests.support.dataset_layouts as fx
 from benchmark.errors import TaskError
 from benchmark.sources.folder import load_folder_task
-from tasks.datasets import get_recipe
+from tasks.datasets import get_dataset
 
 
 def test_speech_commands_ks12_and_35(tmp_path):
@@ -31,7 +31,7 @@ def test_librispeech_clean_and_other(tmp_path):
 
 
 def test_librispeech_without_other_subsets_prepares_clean_only(tmp_path):
-    paths = get_recipe("librispeech").prepare(fx.librispeech(tmp_path / "dl", other=False), tmp_path / "out")
+    paths = get_dataset("librispeech").prepare(fx.librispeech(tmp_path / "dl", other=False), tmp_path / "out")
     assert [p.name for p in paths] == ["librispeech-100h"]
 
 
@@ -61,7 +61,7 @@ def test_fsdd_official_split(tmp_path):
     assert all(p.rsplit("_", 1)[1] in ("0.wav", "1.wav") for p in m["test"]["path"])
 
 
-@pytest.mark.parametrize("recipe,make,breakage,message", [
+@pytest.mark.parametrize("dataset,make,breakage,message", [
     ("speech_commands", fx.speech_commands, lambda r: (r / "speech_commands_v0.02/testing_list.txt").unlink(),
      r"missing .*testing_list.txt \(testing file list\)"),
     ("speech_commands", fx.speech_commands, lambda r: shutil.rmtree(r / "speech_commands_v0.02/marvin"),
@@ -88,8 +88,8 @@ def test_fsdd_official_split(tmp_path):
      r"is a Git LFS pointer, not audio"),
     ("fsdd", fx.fsdd, lambda r: shutil.rmtree(r / "free-spoken-digit-dataset-1.0.9/recordings"), r"recordings not found"),
 ])
-def test_bad_speech_layouts(tmp_path, recipe, make, breakage, message):
+def test_bad_speech_layouts(tmp_path, dataset, make, breakage, message):
     corpus = make(tmp_path / "dl")
     breakage(corpus)
     with pytest.raises(TaskError, match=message):
-        get_recipe(recipe).prepare(corpus, tmp_path / "out")
+        get_dataset(dataset).prepare(corpus, tmp_path / "out")

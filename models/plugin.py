@@ -1,0 +1,18 @@
+"""What `models` adds to earbench: its one `earbench.plugins` entry point (see benchmark/registry.py).
+
+The baselines and the `ckpt:` / `hf:` specs are upstreams; the pre-training recipes are the
+table of models/recipes.py (`earbench list recipes`); `earbench pretrain` trains one.
+"""
+from __future__ import annotations
+
+from benchmark.registry import Plugin
+
+PLUGIN = Plugin(
+    entries={
+        "earbench.upstreams": {"logmel": "models.baselines:logmel", "random-cnn": "models.baselines:random_cnn",
+                               "random-transformer": "models.baselines:random_transformer"},
+        "earbench.schemes": {"ckpt": "models.schemes:load_ckpt_upstream", "hf": "models.schemes:load_hf_upstream"},
+        "earbench.commands": {"pretrain": "models.cli:pretrain"},
+    },
+    tables={"earbench.recipes": "models.recipes:RECIPES"},
+)
