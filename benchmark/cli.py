@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import functools
-from collections import defaultdict
+import shlex
+import sys
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, List, Optional
 
@@ -54,14 +56,32 @@ def list_(what: str = typer.Argument(..., help="tasks | models | suites | protoc
                   "recipes": RECIPES}
     if what not in registries:
         raise EarbenchError(f"cannot list {what!r}; choose one of {', '.join(registries)}")
+    if what == "models":
+        print_models(UPSTREAMS.names())
+        out.print(f"[dim]and specs: {', '.join(s + ':...' for s in SCHEMES.names())}[/dim]")
+        return
     for name in registries[what].names():
         if what == "recipes":  # with what each trains
             description = getattr(RECIPES.get(name), "description", "")
             out.print(f"{name}  [dim]{description}[/dim]" if description else name, highlight=False, soft_wrap=True)
         else:
             out.print(name)
-    if what == "models":
-        out.print(f"[dim]and specs: {', '.join(s + ':...' for s in SCHEMES.names())}[/dim]")
+
+
+def print_models(names: list[str]) -> None:
+    """The zoo as a table of what is published about each checkpoint, then the other upstream names."""
+    from benchmark.upstreams.zoo import MODELS, ZOO
+    table = Table(title="model zoo (weights from the Hugging Face Hub; s3prl names load the same checkpoint)")
+    for column in ("name", "repo @ revision", "architecture", "params", "license", "training data", "paper",
+                   "Hz", "hop ms", "s3prl names"):
+        table.add_column(column, overflow="fold")
+    for m in MODELS:
+        table.add_row(m.name, f"{m.repo} @ {m.revision}", m.architecture, f"{m.params_m:g}M", m.license,
+                      m.training_data, m.paper, str(m.sample_rate), f"{m.hop_ms:g}", ", ".join(m.s3prl))
+    out.print(table)
+    others = [name for name in names if name not in ZOO]
+    if others:
+        out.print(f"other upstreams: {', '.join(others)}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -95,7 +115,10 @@ def run(
     protocol: str = typer.Option("linear", help="How to score (see `earbench list protocols`)."),
     layer: str = typer.Option("last", help="'last', a hidden-state index (0 = first), or 'weighted' "
                                            "(SUPERB's learned softmax-weighted sum of all layers)."),
-    pooling: str = typer.Option("mean", help="Clip pooling of frames: mean | max | cls | attention (learned)."),
+    pooling: Optional[str] = typer.Option(
+        None, help="Clip pooling: mean | max | cls (of the frames) | scene (the upstream's own clip embedding: a "
+                   "HEAR module's get_scene_embeddings) | attention (learned over the frames). Default: scene on "
+                   "clip tasks for upstreams that have one (as the HEAR kit), else mean; records say which."),
     train_fraction: float = typer.Option(1.0, help="Train on this share of the training split (label efficiency; "
                                                    "a stratified draw per seed)."),
     prompt: List[str] = typer.Option([], help="Zero-shot prompt template with {label}; repeatable "
@@ -131,12 +154,15 @@ def run(
     # the same settings, planning and executors as `evaluate()`
     settings = RunSettings(protocol=protocol, layer=layer, pooling=pooling, train_fraction=train_fraction,
                            options=parse_options(option), prompts=prompt, results=results, workers=workers,
-                           batch_seconds=batch_seconds, progress=True, rerun=rerun)
+                           batch_seconds=batch_seconds, progress=True, rerun=rerun, command=command_line())
     runner = make_executor(executor, address=address, retries=retries, processes=processes)
     tasks = task_list(task, suite)
     single = len(tasks) == 1 and len(model) == 1  # then an error is the answer, as one clear line
     plan = plan_suite(model, tasks, settings, seeds=seeds, strict=single)
     failures = []
+    for why, count in Counter(plan.stale.values()).items():
+        console.print(f"[yellow]note:[/yellow] {count} record(s) in {results}/ recomputed, not reused: {why}",
+                      highlight=False, soft_wrap=True)
     for what, err in plan.problems:  # one failing pairing is reported, and the others still run
         console.print(f"[red]error:[/red] {what}: {err}", highlight=False, soft_wrap=True)
         failures.append(what)
@@ -156,6 +182,11 @@ def run(
         console.print(report.breakdown(), highlight=False)
     if failures:
         raise EarbenchError(f"{len(failures)} run(s) failed (see above): {'; '.join(failures)}")
+
+
+def command_line() -> str:
+    """This invocation as one shell line (`earbench run -m logmel ...`), for the records to keep."""
+    return shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]])
 
 
 def parse_options(items: List[str]) -> dict:

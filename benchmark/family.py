@@ -26,18 +26,19 @@ from benchmark.registry import import_string
 @dataclass(frozen=True)
 class Head:
     """What one protocol runs on one family: the function `target` (`module:function`),
-    called as `(ctx, roles, seed)`, with `kind` appended for the heads `linear` and `mlp`
-    share ("linear" or "mlp": the capacity). A name, not the function, so that this
-    contract does not import the protocols; it is imported when first run."""
+    called as `(ctx, roles, seed)` -> (metrics, chosen, per-item outputs), with `kind`
+    appended for the heads `linear` and `mlp` share ("linear" or "mlp": the capacity). A
+    name, not the function, so that this contract does not import the protocols; it is
+    imported when first run."""
 
     target: str
     kind: str | None = None
 
     @property
-    def function(self) -> Callable[..., tuple[dict[str, float], dict]]:
+    def function(self) -> Callable[..., tuple]:
         return import_string(self.target)  # type: ignore[return-value]
 
-    def __call__(self, ctx: Any, roles: dict[str, list[str]], seed: int) -> tuple[dict[str, float], dict]:
+    def __call__(self, ctx: Any, roles: dict[str, list[str]], seed: int) -> tuple:
         if self.kind is None:
             return self.function(ctx, roles, seed)
         return self.function(ctx, roles, seed, self.kind)

@@ -9,9 +9,11 @@ import datetime as dt
 import hashlib
 import json
 import math
+import platform
 import re
 import subprocess
-from dataclasses import dataclass, field
+import glob
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -20,15 +22,30 @@ from typing import Any, Callable
 import torch
 
 from benchmark.errors import EarbenchError
+from benchmark.scoring.items import CLUSTERS, ItemOutputs
 from benchmark.settings import RunSettings
+from benchmark.storage import write_bytes, write_json
 from benchmark.task import TaskSpec
 from benchmark.upstream import count_parameters
 
-SCHEMA = 1
+SCHEMA = 2
+#: the task digest of a record written before records carried one: it equals no digest a
+#: run computes, so the planner recomputes such a record rather than reuse it
+UNKNOWN_DIGEST = "unknown"
+
+
+def digest_unknown(data: dict) -> dict:
+    """Schema 1 -> 2: schema 2 keys a record on its task's content (`task.digest`); a schema-1
+    record was made on data nobody digested, so its digest is unknown. Nothing else changes:
+    the fields schema 2 adds (the command, more package versions) are optional."""
+    return {**data, "task": {**data["task"], "digest": UNKNOWN_DIGEST}} if isinstance(data.get("task"), dict) else data
+
+
 #: schema version V -> a function turning a record of version V into one of version V + 1;
 #: reading applies them in turn, so a record of any listed version reads as the current one.
-#: Empty while every record ever written is schema 1.
-MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: digest_unknown}
+#: the packages whose versions a record keeps besides earbench and torch (those that compute scores)
+PACKAGES = ("numpy", "scipy", "scikit-learn", "pandas", "torchaudio", "soundfile")
 
 
 class RecordError(EarbenchError):
@@ -72,18 +89,23 @@ def record_path(results: Path, upstream: str, task: str, protocol: dict[str, Any
     return Path(results) / slug(upstream) / slug(task) / variant / leaf
 
 
+def package_version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "unknown"
+
+
 @lru_cache(maxsize=1)
 def environment() -> dict:
-    try:
-        earbench = version("earbench")
-    except PackageNotFoundError:
-        earbench = "unknown"
+    """The software a record was made with: earbench (version, git commit), Python, torch and `PACKAGES`."""
     try:
         git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                              cwd=Path(__file__).parent, timeout=5).stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         git = None
-    return {"earbench": earbench, "torch": torch.__version__, "git": git}
+    return {"earbench": package_version("earbench"), "torch": torch.__version__, "git": git,
+            "python": platform.python_version(), **{name: package_version(name) for name in PACKAGES}}
 
 
 def now() -> str:
@@ -101,6 +123,27 @@ def _text(value: object, what: str) -> str:
     if not isinstance(value, str) or not value:
         raise _Invalid(f"{what} must be a non-empty string, got {value!r}")
     return value
+
+
+#: the one sidecar format: numpy's .npz of plain arrays, read with allow_pickle=False
+SIDECAR_FORMAT = "npz"
+
+
+def _sidecar_problem(items: dict) -> str | None:
+    """What is wrong with an `items` field, or None."""
+    file, sha = items.get("file"), items.get("sha256")
+    if not isinstance(file, str) or not re.fullmatch(r"[A-Za-z0-9._-]+\.npz", file):
+        return f"'items.file' must be a sidecar file name beside the record, got {file!r}"
+    if items.get("format") != SIDECAR_FORMAT:
+        return f"'items.format' must be {SIDECAR_FORMAT!r}, got {items.get('format')!r}"
+    if not isinstance(sha, str) or not re.fullmatch(r"[0-9a-f]{64}", sha):
+        return f"'items.sha256' must be 64 hex digits, got {sha!r}"
+    if items.get("kind") not in CLUSTERS:
+        return f"'items.kind' must be one of {', '.join(CLUSTERS)}, got {items.get('kind')!r}"
+    n = items.get("n")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        return f"'items.n' must be a count, got {n!r}"
+    return None
 
 
 def migrate(data: dict) -> dict:
@@ -122,13 +165,18 @@ def migrate(data: dict) -> dict:
 @dataclass(frozen=True)
 class Record:
     """One protocol run's result. On disk it is the plain JSON object of `to_json`, field
-    for field (schema 1):
+    for field (schema 2):
 
-    upstream   {name, fingerprint, params, sample_rate, hop_ms, source[, pretraining]}
-    task       {name, version, family, split, n: {role: items}}
+    upstream   {name, fingerprint, params, sample_rate, hop_ms, source[, pretraining][, card]}
+    task       {name, version, family, split, n: {role: items}, digest}
     protocol   {name, layer, pooling, train_fraction, options, chosen: {...}}
     seed, fold, metrics {name: value}, main_metric,
-    timing     {embed_s, probe_s, clips_per_s}, env {earbench, torch, git, device}, date
+    timing     {embed_s, probe_s, clips_per_s},
+    env        {earbench, torch, git, python, numpy, scipy, ..., device}, date,
+    command    how the run was asked for (`earbench run ...`, `python: evaluate(...)`)
+
+    Its identity (`same_run`) is the upstream's fingerprint, the task's version and digest
+    (`benchmark.features.digest.task_digest`: manifests and audio) and the protocol settings.
     """
 
     upstream: dict[str, Any]
@@ -141,25 +189,31 @@ class Record:
     timing: dict[str, Any] = field(default_factory=dict)
     env: dict[str, Any] = field(default_factory=dict)
     date: str | None = None
+    command: str | None = None
+    items: dict[str, Any] | None = None  # the per-item outputs' sidecar: {file, format, sha256, kind, n}
     schema: int = SCHEMA
 
     @classmethod
     def of_run(cls, upstream: torch.nn.Module, task: TaskSpec, settings: RunSettings, *, sizes: dict[str, int],
                seed: int, fold: str | None, metrics: dict[str, float], chosen: dict, main_metric: str,
-               embed_s: float, probe_s: float, clips_per_s: float | None) -> "Record":
-        """The record of a run that just finished (`sizes`: items per role)."""
+               embed_s: float, probe_s: float, clips_per_s: float | None, digest: str) -> "Record":
+        """The record of a run that just finished (`sizes`: items per role; `digest`: the task
+        data's, `task_digest`)."""
         pretraining = getattr(upstream, "pretraining", None)
+        card = getattr(upstream, "card", None)  # a zoo checkpoint's published facts (benchmark/upstreams/zoo.py)
         device = str(next(iter(upstream.parameters()), torch.empty(0)).device)
         return cls(
             upstream={"name": upstream.earbench_name, "fingerprint": upstream.earbench_fingerprint,
                       "params": count_parameters(upstream), "sample_rate": int(upstream.sample_rate),
                       "hop_ms": float(upstream.hop_ms), "source": upstream.earbench_source,
-                      **({"pretraining": pretraining} if isinstance(pretraining, dict) else {})},
-            task={"name": task.name, "version": task.version, "family": task.family, "split": "test", "n": sizes},
+                      **({"pretraining": pretraining} if isinstance(pretraining, dict) else {}),
+                      **({"card": card} if isinstance(card, dict) else {})},
+            task={"name": task.name, "version": task.version, "family": task.family, "split": "test", "n": sizes,
+                  "digest": digest},
             protocol={**settings.identity(), "chosen": chosen},
             seed=seed, fold=fold, metrics=metrics, main_metric=main_metric,
             timing={"embed_s": round(embed_s, 3), "probe_s": round(probe_s, 3), "clips_per_s": clips_per_s},
-            env={**environment(), "device": device}, date=now())
+            env={**environment(), "device": device}, date=now(), command=settings.command)
 
     # -- on disk -------------------------------------------------------------------------------
 
@@ -168,7 +222,8 @@ class Record:
         return copy.deepcopy({"schema": self.schema, "upstream": self.upstream, "task": self.task,
                               "protocol": self.protocol, "seed": self.seed, "fold": self.fold,
                               "metrics": self.metrics, "main_metric": self.main_metric, "timing": self.timing,
-                              "env": self.env, "date": self.date})
+                              "env": self.env, "date": self.date, "command": self.command,
+                              **({"items": self.items} if self.items is not None else {})})
 
     @classmethod
     def from_json(cls, data: object, file: str | Path = "<record>") -> "Record":
@@ -221,10 +276,68 @@ class Record:
         fraction = protocol.get("train_fraction", 1.0)
         if _number(fraction) is None:
             raise _Invalid(f"'protocol.train_fraction' must be a number, got {fraction!r}")
-        optional = {key: data[key] for key, kind in (("timing", dict), ("env", dict), ("date", str))
+        optional = {key: data[key] for key, kind in (("timing", dict), ("env", dict), ("date", str),
+                                                     ("command", str), ("items", dict))
                     if isinstance(data.get(key), kind)}
         return cls(upstream=upstream, task=task, protocol=protocol, seed=seed, fold=fold, metrics=metrics,
                    main_metric=main, schema=data["schema"], **optional)
+
+    # -- per-item outputs: the sidecar -----------------------------------------------------------
+
+    def write(self, path: str | Path, outputs: ItemOutputs | None) -> "Record":
+        """Write this record to `path` with its per-item outputs beside it -> the record as written.
+
+        The outputs go first, to `STEM.items-SHA16.npz` (named by their content), then the JSON,
+        whose `items` field holds the sidecar's name, format, sha256, kind and length; sidecars
+        of earlier runs of the same path are removed last. Each file is written atomically, so at
+        every moment the JSON on disk names a complete sidecar with the checksum it states.
+        """
+        path = Path(path)
+        items = None
+        if outputs is not None:
+            data = outputs.to_npz()
+            sha = hashlib.sha256(data).hexdigest()
+            items = {"file": f"{path.stem}.items-{sha[:16]}.npz", "format": SIDECAR_FORMAT, "sha256": sha,
+                     "kind": outputs.kind, "n": len(outputs)}
+            write_bytes(path.parent / items["file"], data)
+        record = replace(self, items=items)
+        write_json(path, record.to_json())
+        for old in path.parent.glob(f"{glob.escape(path.stem)}.items-*.npz"):
+            if items is None or old.name != items["file"]:
+                old.unlink(missing_ok=True)
+        return record
+
+    @property
+    def sidecar(self) -> dict[str, Any] | None:
+        """The well-formed `items` field, else None (`ignored()` says why a present one is not)."""
+        items = self.items
+        if not isinstance(items, dict) or _sidecar_problem(items) is not None:
+            return None
+        return items
+
+    def outputs(self, path: str | Path) -> ItemOutputs | None:
+        """The per-item outputs of the record read from `path` (None if it has none), checked
+        against the checksum its `items` field states; RecordError naming the sidecar if it is
+        missing, altered or not what the field says."""
+        items = self.sidecar
+        if items is None:
+            return None
+        file = Path(path).parent / items["file"]
+        try:
+            data = file.read_bytes()
+        except OSError as err:
+            raise RecordError(file, f"the record's per-item outputs are unreadable ({err.strerror or err})") from None
+        if hashlib.sha256(data).hexdigest() != items["sha256"]:
+            raise RecordError(file, "per-item outputs do not match the sha256 their record states (altered or "
+                                    "replaced)")
+        try:
+            outputs = ItemOutputs.from_npz(data)
+        except (ValueError, OSError, EOFError) as err:
+            raise RecordError(file, f"not per-item outputs ({err})") from None
+        if outputs.kind != items["kind"] or len(outputs) != items["n"]:
+            raise RecordError(file, f"holds {len(outputs)} {outputs.kind} items; its record says "
+                                    f"{items['n']} {items['kind']}")
+        return outputs
 
     # -- what it is ----------------------------------------------------------------------------
 
@@ -273,12 +386,25 @@ class Record:
         return record_path(Path(results), self.model, self.task_name, self.protocol, self.seed,
                            None if self.fold is None else str(self.fold))
 
-    def same_run(self, fingerprint: str, task_version: str, identity: dict[str, Any]) -> bool:
+    def same_run(self, fingerprint: str, task_version: str, digest: str, identity: dict[str, Any]) -> bool:
         """Whether this record is the run that an upstream with `fingerprint` would make on this
-        version of the task with these protocol settings (`RunSettings.identity()`): then the
-        planner reuses it instead of running again."""
-        return (self.upstream.get("fingerprint") == fingerprint and self.task.get("version") == task_version
-                and {key: self.protocol.get(key) for key in identity} == identity)
+        version of the task, holding the data of `digest` (`task_digest`), with these protocol
+        settings (`RunSettings.identity()`): then the planner reuses it instead of running again."""
+        return self.mismatch(fingerprint, task_version, digest, identity) is None
+
+    def mismatch(self, fingerprint: str, task_version: str, digest: str, identity: dict[str, Any]) -> str | None:
+        """Why this record is not that run (what differs, in a few words), or None when it is."""
+        if self.upstream.get("fingerprint") != fingerprint:
+            return "other upstream weights"
+        if self.task.get("version") != task_version:
+            return f"task version {self.task.get('version')!r}, not {task_version!r}"
+        if self.task.get("digest") == UNKNOWN_DIGEST:
+            return "written before records were keyed on the task's data (schema 1)"
+        if self.task.get("digest") != digest:
+            return "the task's data (manifests or audio) changed"
+        if {key: self.protocol.get(key) for key in identity} != identity:
+            return "other protocol settings"
+        return None
 
     # -- optional fields, None when missing or malformed ---------------------------------------
 
@@ -309,6 +435,12 @@ class Record:
         return pretraining if isinstance(pretraining, dict) else None
 
     @property
+    def card(self) -> dict | None:
+        """A zoo checkpoint's published facts (repo, revision, licence, training data, paper, ...)."""
+        card = self.upstream.get("card")
+        return card if isinstance(card, dict) else None
+
+    @property
     def clips_per_s(self) -> float | None:
         return _number(self.timing.get("clips_per_s"))
 
@@ -327,8 +459,11 @@ class Record:
 
     def ignored(self) -> list[str]:
         """Notes on optional fields that are present but malformed (and so read as missing)."""
+        notes = []
         chosen = self.protocol.get("chosen")
         weights = chosen.get("layer_weights") if isinstance(chosen, dict) else None
         if weights is not None and self.layer_weights is None:
-            return [f"'protocol.chosen.layer_weights' is not a list of finite numbers ({weights!r:.60}); ignored"]
-        return []
+            notes.append(f"'protocol.chosen.layer_weights' is not a list of finite numbers ({weights!r:.60}); ignored")
+        if self.items is not None and self.sidecar is None:
+            notes.append(f"{_sidecar_problem(self.items)}; its per-item outputs are ignored")
+        return notes

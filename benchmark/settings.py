@@ -13,8 +13,9 @@ from typing import Any, Sequence
 
 from benchmark.errors import ProtocolError
 
-#: poolings read from the cache as they are; `attention` is learned over cached frames
-CACHED_POOLINGS = ("mean", "max", "cls")
+#: poolings read from the cache as they are (`scene`: the upstream's own clip embedding, a HEAR
+#: module's get_scene_embeddings); `attention` is learned over cached frames
+CACHED_POOLINGS = ("mean", "max", "cls", "scene")
 POOLINGS = (*CACHED_POOLINGS, "attention")
 LAYER_NAMES = ("last", "weighted")
 
@@ -53,15 +54,20 @@ class RunSettings:
     """What every job of one run shares.
 
     `layer` is "last", a hidden-state index, or "weighted" (SUPERB's learned softmax
-    weighting of all layers); `options` are protocol settings (`-o key=value`), and
+    weighting of all layers); `pooling` None leaves the choice to each (upstream, task)
+    pairing (`benchmark.protocols.base.default_pooling`: the module's own scene embedding
+    where it has one, as the HEAR kit, else mean): the pooling a record carries is the one
+    its pairing used; `options` are protocol settings (`-o key=value`), and
     `prompts` (zero-shot templates with `{label}`) join them as `options["prompts"]`.
     `cache_root` is resolved when planning, so that every worker writes to the same
-    (shared) cache whatever its own `EARBENCH_HOME` says.
+    (shared) cache whatever its own `EARBENCH_HOME` says. `command` is how the run was asked
+    for (the command line, or the `evaluate()` call): each record keeps it, but it is no part
+    of what a run is (`identity`).
     """
 
     protocol: str = "linear"
     layer: str | int = "last"
-    pooling: str = "mean"
+    pooling: str | None = None
     train_fraction: float = 1.0
     options: dict = field(default_factory=dict)
     results: Path | None = None
@@ -70,12 +76,13 @@ class RunSettings:
     batch_seconds: float = 160.0
     progress: bool = True
     rerun: bool = False
+    command: str | None = None
     prompts: InitVar[Sequence[str] | None] = None
 
     def __post_init__(self, prompts: Sequence[str] | None) -> None:
         if not isinstance(self.protocol, str) or not self.protocol:
             raise ProtocolError(f"the protocol must be a name, got {self.protocol!r}")
-        if self.pooling not in POOLINGS:
+        if self.pooling is not None and self.pooling not in POOLINGS:
             raise ProtocolError(f"--pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}")
         fraction = self.train_fraction
         if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0.0 < fraction <= 1.0:

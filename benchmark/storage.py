@@ -19,6 +19,11 @@ from typing import Any, Iterator
 
 import numpy as np
 
+try:
+    import fcntl
+except ImportError:  # not POSIX: no cross-process locking
+    fcntl = None  # type: ignore[assignment]
+
 
 def home() -> Path:
     """`$EARBENCH_HOME`, default `~/.cache/earbench`: built data and embedding caches."""
@@ -65,6 +70,11 @@ def atomic_path(path: Path) -> Iterator[Path]:
 def write_text(path: Path, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -122,3 +132,38 @@ def atomic_dir(path: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `path` (created if need be) until the block ends; wait for it
+    if another process holds it.
+
+    A POSIX record lock (`lockf`, which NFS also honours) is released by the kernel when its
+    holder dies, so a killed process never leaves a stale lock: the next one takes it over.
+    Locks are per process, so this excludes other processes, not threads. The lock file is
+    left in place (removing it would let a waiter and a newcomer lock different files).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as handle:
+        if fcntl is not None:
+            fcntl.lockf(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if fcntl is not None:
+                fcntl.lockf(handle, fcntl.LOCK_UN)
+
+
+def writable_dir(path: Path) -> str | None:
+    """None if files can be created in the folder `path` (made if missing), else why not."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-test.", suffix=".tmp", dir=path)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        return err.strerror or type(err).__name__
+    return None

@@ -13,7 +13,7 @@ from typing import Callable, Protocol, runtime_checkable
 
 import torch
 
-from benchmark.errors import UpstreamError
+from benchmark.errors import EarbenchError, UpstreamError
 from benchmark.registry import Registry
 
 
@@ -47,6 +47,17 @@ def register_upstream(name: str, factory: Callable[[], torch.nn.Module] | None =
     return UPSTREAMS.register(name, factory) if factory is not None else UPSTREAMS.register(name)
 
 
+def build(spec: str, factory: Callable[..., torch.nn.Module], *args: str) -> torch.nn.Module:
+    """Call an upstream's factory; what it raises becomes one line naming the upstream."""
+    try:
+        return factory(*args)
+    except EarbenchError:
+        raise
+    except Exception as err:  # noqa: BLE001 - a plugin's own code: named, in one line
+        raise UpstreamError(f"upstream {spec!r}: its factory raised {type(err).__name__}: "
+                            f"{' '.join(str(err).split())}") from err
+
+
 def load_upstream(spec: str | torch.nn.Module, name: str | None = None) -> torch.nn.Module:
     """Turn a registered name, `scheme:ARG` or a module into a validated-looking upstream.
 
@@ -59,11 +70,13 @@ def load_upstream(spec: str | torch.nn.Module, name: str | None = None) -> torch
     else:
         scheme, sep, arg = spec.partition(":")
         if sep and spec not in UPSTREAMS:
-            module = SCHEMES.get(scheme)(arg)
+            module = build(spec, SCHEMES.get(scheme), arg)
             # a scheme may name what it loaded (e.g. a checkpoint's config: `eat-tiny`, `eat-tiny@init`)
             name = name or getattr(module, "earbench_name", None)
         else:
-            module = UPSTREAMS.get(spec)()
+            module = build(spec, UPSTREAMS.get(spec))
+            # a factory may name what it built (a zoo alias such as `hubert_base`: its entry, `hubert-base`)
+            name = name or getattr(module, "earbench_name", None)
         source, name = spec, name or spec
     for attr in ("sample_rate", "hop_ms"):
         if not hasattr(module, attr):

@@ -1,4 +1,4 @@
-"""Per-entry aggregation: a cell (mean ± CI over seeds and folds) per task, plus model facts.
+"""Per-entry aggregation: a cell (mean and 95% interval) per task, plus model facts.
 
 An entry is one (model, protocol, layer, pooling): runs of the same upstream under a
 different protocol or layer are different rows, labelled by the model name alone when
@@ -6,9 +6,12 @@ the model has a single variant and `model (protocol, layer L, pooling)` otherwis
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
+from benchmark.scoring.bootstrap import percentile_interval
 from benchmark.scoring.stats import summarise
+from leaderboard import intervals
 
 VARIANT = ["model", "protocol", "layer", "pooling"]
 
@@ -21,13 +24,24 @@ def entry_labels(frame: pd.DataFrame) -> pd.Series:
                        if r.model in several else r.model, axis=1) if len(frame) else pd.Series([], dtype=object)
 
 
-def cells(frame: pd.DataFrame) -> pd.DataFrame:
-    """(entry, task) -> mean, std, ci95 (Student t, half-width), n runs."""
+def cells(frame: pd.DataFrame, replicates: dict[tuple[str, str], np.ndarray] | None = None) -> pd.DataFrame:
+    """(entry, task) -> mean over runs, 95% interval lo..hi, n runs, and how the interval was made:
+    `items`, the percentile interval of the cell's item bootstrap (`replicates`, from
+    `leaderboard.intervals`); else `seeds`, mean ± Student-t half-width over its runs (records
+    without per-item outputs); `none` for one run without them."""
+    replicates = replicates or {}
     rows = []
     for (entry, task), group in frame.groupby(["entry", "task"], sort=True):
         s = summarise(list(group["score"]))
-        rows.append({"entry": entry, "task": task, "mean": s.mean, "std": s.std, "ci95": s.ci95, "n": s.n})
-    return pd.DataFrame(rows, columns=["entry", "task", "mean", "std", "ci95", "n"]).set_index(["entry", "task"])
+        if (entry, task) in replicates:
+            (lo, hi), how = percentile_interval(replicates[entry, task]), intervals.ITEMS
+        elif s.n > 1:
+            lo, hi, how = s.mean - s.ci95, s.mean + s.ci95, intervals.SEEDS
+        else:
+            lo, hi, how = np.nan, np.nan, intervals.NONE
+        rows.append({"entry": entry, "task": task, "mean": s.mean, "lo": lo, "hi": hi, "n": s.n, "interval": how})
+    return pd.DataFrame(rows, columns=["entry", "task", "mean", "lo", "hi", "n", "interval"]).set_index(
+        ["entry", "task"])
 
 
 def compute_text(pretraining: dict | None) -> str | None:
@@ -42,12 +56,22 @@ def compute_text(pretraining: dict | None) -> str | None:
     return ", ".join(parts) or None
 
 
+def card_text(card: dict | None) -> str | None:
+    """A zoo checkpoint's `upstream.card` as a short string: its training data, licence, paper and pin."""
+    if not isinstance(card, dict):
+        return None
+    parts = [card.get(key) for key in ("training_data", "license", "paper")]
+    pin = f"{card['repo']}@{card['revision']}" if card.get("repo") and card.get("revision") else None
+    return "; ".join(str(p) for p in (*parts, pin) if p) or None
+
+
 def entry_facts(frame: pd.DataFrame) -> pd.DataFrame:
     """entry -> model, protocol, layer, pooling, params, clips/s, device, compute, date.
 
     Throughput is the median of the records' `timing.clips_per_s` (records that reused
     cached embeddings carry none), with the device it was measured on; the date is the
-    newest record's.
+    newest record's. The pre-training column is the records' compute, or for a zoo checkpoint
+    what its card says it was trained on.
     """
     rows = []
     for entry, group in frame.groupby("entry", sort=True):
@@ -55,7 +79,8 @@ def entry_facts(frame: pd.DataFrame) -> pd.DataFrame:
         params = group["params"].dropna()
         speed = group["clips_per_s"].dropna()
         devices = group.loc[group["clips_per_s"].notna(), "device"].dropna()
-        computes = [c for c in map(compute_text, group["pretraining"]) if c]
+        computes = ([c for c in map(compute_text, group["pretraining"]) if c]
+                    or [c for c in map(card_text, group["card"]) if c])
         dates = group["date"].dropna()
         rows.append({"entry": entry, "model": first.model, "protocol": first.protocol, "layer": first.layer,
                      "pooling": first.pooling,

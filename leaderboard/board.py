@@ -7,15 +7,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmark.scoring.bootstrap import N_BOOT
 from leaderboard import aggregate
 from leaderboard.direction import Direction, direction
 from leaderboard.domains import DOMAINS, task_domain
+from leaderboard.intervals import all_replicates
 from leaderboard.normalise import Scale, scales
 from leaderboard.ranks import bootstrap_overall, not_separable, rank_intervals, resampling_units
 from leaderboard.records import Problem, read_records
 
 FLOOR_MODEL = "logmel"
-N_BOOT = 2000
 
 
 @dataclass
@@ -25,7 +26,7 @@ class Board:
     directions: dict[str, Direction]
     domains: dict[str, str]               # task -> speech | environment | music
     entries: pd.DataFrame                 # one row per entry, best first (see `build`)
-    cells: pd.DataFrame                   # (entry, task) -> mean, std, ci95, n, normalised
+    cells: pd.DataFrame                   # (entry, task) -> mean, lo, hi, n, interval, normalised
     scales: dict[str, Scale]
     layer_weights: dict[tuple[str, str], list[float]]
     notes: list[str] = field(default_factory=list)
@@ -80,7 +81,8 @@ def build(frame: pd.DataFrame, problems: list[Problem] = (), *, tasks: list[str]
                                     declared.iloc[0] if len(declared) else None)
     frame = frame[frame["metric"] == frame["task"].map(metrics)].reset_index(drop=True)
 
-    table = aggregate.cells(frame)
+    replicates = all_replicates(frame, n_boot, seed)
+    table = aggregate.cells(frame, replicates)
     floor_entries = sorted(frame.loc[frame["model"] == floor_model, "entry"].unique())
     task_scales, scale_notes = scales(table["mean"], floor_entries, directions, known_ceilings, best_ceiling)
     notes += scale_notes
@@ -103,7 +105,10 @@ def build(frame: pd.DataFrame, problems: list[Problem] = (), *, tasks: list[str]
         entries[col] = pd.Series(pd.NA, index=entries.index, dtype="Int64")
     entries["not_separable_from"] = [[] for _ in names]
     if complete:
-        boot = bootstrap_overall(resampling_units(frame), complete, task_scales, n_boot, np.random.default_rng(seed))
+        # a replicate where a cell's metric is undefined (say, no target trial drawn) counts as its point value
+        filled = {key: np.where(np.isnan(r), table.loc[key, "mean"], r) for key, r in replicates.items()}
+        boot = bootstrap_overall(resampling_units(frame), complete, task_scales, n_boot, np.random.default_rng(seed),
+                                 filled)
         intervals = rank_intervals(entries.loc[complete, "overall"].to_numpy(float), boot)
         for col in ("rank", "rank_lo", "rank_hi"):
             entries.loc[complete, col] = intervals[col].to_numpy()

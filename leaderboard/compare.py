@@ -1,77 +1,50 @@
-"""Two entries, task by task, over the runs they share (same seed and fold).
+"""Two entries, task by task, tested over test items.
 
-Per task the differences A - B of matched runs give the mean difference, a paired
-bootstrap 95% CI of it, and two p-values against "no difference":
-
-- the paired t-test (n - 1 dof), which decides the verdict: it is the Student-t
-  reasoning the per-cell CIs use, and it can detect a clear difference from the 3-5
-  seeds papers run, assuming roughly normal seed-to-seed differences;
-- the exact sign-flip (randomisation) test, free of that assumption, shown beside it:
-  with n matched runs it cannot go below 2 / 2**n (0.25 for 3 seeds), so a verdict
-  the sign-flip test does not back says so.
-
-A bootstrap p-value is not used: with a handful of runs it is far too small. p-values
-are per task, not corrected for the number of tasks.
+Per task, when both entries' records carry per-item outputs for the same test items, a
+paired bootstrap (`benchmark.scoring.bootstrap`: the same item draws for both, clustered
+as for the cells, each entry's seeds resampled) gives the difference A - B, its 95%
+percentile interval and a two-sided bootstrap p-value. For the top-1 metrics (accuracy,
+pitch and chroma accuracy), whose per-item outcome is right or wrong, the exact McNemar
+test on the discordant items must agree too (at every matched seed, folds pooled: each
+item is tested in one fold). Only then is one entry called better; otherwise the two are
+"not separable". Records without per-item outputs (written before the sidecars) allow no
+item-level test: their seed-level difference is shown, and they are never called better.
+p-values are per task, not corrected for the number of tasks.
 """
 from __future__ import annotations
 
 import difflib
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from benchmark.errors import EarbenchError
+from benchmark.scoring.bootstrap import (N_BOOT, Run, fold_draws, items_digest, percentile_interval, replicates,
+                                         rng_for)
+from benchmark.scoring.mcnemar import discordant, mcnemar_p
+from benchmark.scoring.resampled import CORRECTNESS
 from leaderboard.aggregate import entry_labels
 from leaderboard.direction import direction
+from leaderboard.intervals import item_runs
 
 ALPHA = 0.05
-EXACT_UP_TO = 16  # matched runs; beyond, the sign-flip test is Monte Carlo
 
 
 @dataclass(frozen=True)
 class TaskComparison:
     task: str
     metric: str | None
-    n: int                       # matched runs
-    mean_a: float | None = None  # over the matched runs
+    n: int                        # runs compared (A's and B's), 0 when not compared
+    items: int = 0                # test items of the item-level test (0: none was possible)
+    mean_a: float | None = None
     mean_b: float | None = None
-    diff: float | None = None    # A - B, in metric units
-    ci: tuple[float, float] | None = None
-    p: float | None = None       # paired t
-    p_flip: float | None = None  # exact sign-flip
-    winner: str | None = None    # "A", "B" or None (no significant difference / not compared)
+    diff: float | None = None     # A - B, in metric units
+    ci: tuple[float, float] | None = None  # paired bootstrap 95% interval of the difference
+    p: float | None = None        # two-sided paired bootstrap p
+    p_mcnemar: float | None = None  # exact McNemar (top-1 metrics), the largest over matched seeds
+    winner: str | None = None     # "A", "B" or None (not separable / not compared)
     verdict: str = ""
-
-
-def bootstrap_ci(diffs: np.ndarray, n_boot: int, rng: np.random.Generator, level: float = 0.95) -> tuple[float, float]:
-    """Percentile interval of the mean of `diffs` resampled with replacement."""
-    means = diffs[rng.integers(0, len(diffs), size=(n_boot, len(diffs)))].mean(axis=1)
-    tail = 100 * (1 - level) / 2
-    return float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))
-
-
-def sign_flip_p(diffs: np.ndarray, rng: np.random.Generator, n_mc: int = 20000) -> float:
-    """Two-sided p of |mean| over all 2**n sign patterns (random ones beyond EXACT_UP_TO)."""
-    n = len(diffs)
-    if n <= EXACT_UP_TO:
-        signs = np.array(list(itertools.product((1.0, -1.0), repeat=n)))
-    else:
-        signs = np.vstack([np.ones(n), rng.choice((1.0, -1.0), size=(n_mc - 1, n))])
-    observed = abs(diffs.mean())
-    flipped = np.abs((signs * diffs).mean(axis=1))
-    return float(np.mean(flipped >= observed - 1e-12 * max(1.0, observed)))
-
-
-def paired_t_p(diffs: np.ndarray) -> float | None:
-    """Two-sided paired t-test p (None with one run; 0 or 1 when all differences are equal)."""
-    if len(diffs) < 2:
-        return None
-    if np.ptp(diffs) == 0:
-        return 1.0 if diffs[0] == 0 else 0.0
-    return float(stats.ttest_1samp(diffs, 0.0).pvalue)
 
 
 def resolve(labels: pd.Series, frame: pd.DataFrame, name: str) -> str:
@@ -89,7 +62,7 @@ def resolve(labels: pd.Series, frame: pd.DataFrame, name: str) -> str:
 
 
 def compare(frame: pd.DataFrame, a: str, b: str, tasks: list[str] | None = None, *, alpha: float = ALPHA,
-            n_boot: int = 10000, seed: int = 0) -> list[TaskComparison]:
+            n_boot: int = N_BOOT, seed: int = 0) -> list[TaskComparison]:
     """One TaskComparison per task (the given ones, or every task either entry has)."""
     frame = frame.assign(entry=entry_labels(frame))
     a, b = resolve(frame["entry"], frame, a), resolve(frame["entry"], frame, b)
@@ -97,50 +70,84 @@ def compare(frame: pd.DataFrame, a: str, b: str, tasks: list[str] | None = None,
         raise EarbenchError(f"compare needs two different entries, got {a!r} twice")
     rows = frame[frame["entry"].isin([a, b])]
     tasks = tasks if tasks is not None else sorted(rows["task"].unique())
-    rng = np.random.default_rng(seed)
-    return [compare_task(rows[rows["task"] == t], t, a, b, alpha, n_boot, rng) for t in tasks]
+    return [compare_task(rows[rows["task"] == t], t, a, b, alpha, n_boot, seed) for t in tasks]
 
 
 def runs_text(keys: list[tuple]) -> str:
     return ", ".join(f"seed {s}" + (f"/fold {f}" if f is not None else "") for s, f in keys) or "none"
 
 
+def same_test_sets(runs_a: list[Run], runs_b: list[Run]) -> bool:
+    sets = [{r.fold: items_digest(r.items) for r in runs} for runs in (runs_a, runs_b)]
+    return sets[0] == sets[1]
+
+
+def mcnemar_over_seeds(runs_a: list[Run], runs_b: list[Run], metric: str) -> float:
+    """The largest exact McNemar p over the seed pairs (matched seeds, else in order), folds pooled."""
+    seeds_a, seeds_b = sorted({r.seed for r in runs_a}, key=str), sorted({r.seed for r in runs_b}, key=str)
+    matched = [s for s in seeds_a if s in seeds_b]
+    pairs = [(s, s) for s in matched] or list(zip(seeds_a, seeds_b))
+    right = CORRECTNESS[metric]
+    worst = 0.0
+    for sa, sb in pairs:
+        b = c = 0
+        for run in (r for r in runs_a if r.seed == sa):
+            other = next(r for r in runs_b if r.seed == sb and r.fold == run.fold)
+            db, dc = discordant(right(run.items), right(other.items))
+            b, c = b + db, c + dc
+        worst = max(worst, mcnemar_p(b, c))
+    return worst
+
+
 def compare_task(rows: pd.DataFrame, task: str, a: str, b: str, alpha: float, n_boot: int,
-                 rng: np.random.Generator) -> TaskComparison:
+                 seed: int) -> TaskComparison:
     ra, rb = rows[rows["entry"] == a], rows[rows["entry"] == b]
     if ra.empty or rb.empty:
         which = "neither has" if ra.empty and rb.empty else f"only {a if rb.empty else b} has"
         return TaskComparison(task, None, 0, verdict=f"not compared: {which} records")
-    metric_a, metric_b = ra["metric"].iloc[0], rb["metric"].iloc[0]
-    if metric_a != metric_b:
-        return TaskComparison(task, None, 0, verdict=f"not compared: {a} reports {metric_a}, {b} {metric_b}")
+    metric, metric_b = ra["metric"].iloc[0], rb["metric"].iloc[0]
+    if metric != metric_b:
+        return TaskComparison(task, None, 0, verdict=f"not compared: {a} reports {metric}, {b} {metric_b}")
+    runs_a, runs_b = item_runs(ra), item_runs(rb)
+    if runs_a is None or runs_b is None:
+        return seed_level(ra, rb, task, metric, a, b, [n for n, r in ((a, runs_a), (b, runs_b)) if r is None])
+    if not same_test_sets(runs_a, runs_b):
+        return TaskComparison(task, metric, 0, verdict=f"not compared: {a} and {b} predicted different test items "
+                                                        f"(other task data or folds)")
+    draws = fold_draws(runs_a, n_boot, seed, task)
+    d = (replicates(runs_a, metric, draws, rng_for(seed, "seeds", a, task))
+         - replicates(runs_b, metric, draws, rng_for(seed, "seeds", b, task)))
+    d = d[~np.isnan(d)]
+    lo, hi = percentile_interval(d)
+    p = float(min(1.0, 2 * min(np.mean(d <= 0), np.mean(d >= 0)))) if len(d) else 1.0
+    p_mc = mcnemar_over_seeds(runs_a, runs_b, metric) if metric in CORRECTNESS else None
+    mean_a, mean_b = float(ra["score"].mean()), float(rb["score"].mean())
+    diff = mean_a - mean_b
+    separated = (lo > 0 or hi < 0) and (p_mc is None or p_mc < alpha)
+    winner = ("A" if (diff > 0) == direction(metric).higher_is_better else "B") if separated and diff else None
+    n_items = sum(len(r.items) for r in runs_a if r.seed == runs_a[0].seed)
+    tests = f"paired bootstrap over {n_items} test items p = {p:.2g}" + (
+        f"; exact McNemar p = {p_mc:.2g}" if p_mc is not None else "")
+    stats_text = (f"{metric} {mean_a:.4f} vs {mean_b:.4f}, diff {diff:+.4f} [95% CI {lo:+.4f}, {hi:+.4f}], "
+                  f"{tests}; {len(runs_a)} vs {len(runs_b)} run(s)")
+    verdict = f"{a if winner == 'A' else b} better ({stats_text})" if winner else f"not separable ({stats_text})"
+    return TaskComparison(task, metric, len(runs_a) + len(runs_b), n_items, mean_a, mean_b, diff, (lo, hi), p, p_mc,
+                          winner, verdict)
 
+
+def seed_level(ra: pd.DataFrame, rb: pd.DataFrame, task: str, metric: str, a: str, b: str,
+               lacking: list[str]) -> TaskComparison:
+    """Records without per-item outputs: the difference over matched seeds/folds, shown, never a verdict."""
     def by_run(r: pd.DataFrame) -> dict:
         return {(None if pd.isna(s) else int(s), f): v for s, f, v in zip(r["seed"], r["fold"], r["score"])}
     sa, sb = by_run(ra), by_run(rb)
     keys = sorted(set(sa) & set(sb), key=str)
     if not keys:
-        return TaskComparison(task, metric_a, 0, verdict=f"not compared: no matched seeds/folds ({a}: "
+        return TaskComparison(task, metric, 0, verdict=f"not compared: no matched seeds/folds ({a}: "
                               f"{runs_text(sorted(sa, key=str))}; {b}: {runs_text(sorted(sb, key=str))})")
     x, y = np.array([sa[k] for k in keys]), np.array([sb[k] for k in keys])
-    d = x - y
-    lo, hi = bootstrap_ci(d, n_boot, rng)
-    p, p_flip = paired_t_p(d), sign_flip_p(d, rng)
-    higher = direction(metric_a).higher_is_better
-    winner = None
-    if p is not None and p < alpha and d.mean() != 0:
-        winner = "A" if (d.mean() > 0) == higher else "B"
-    p_text = "p n/a (one run)" if p is None else f"p = {p:.2g}"
-    stats_text = (f"{metric_a} {x.mean():.4f} vs {y.mean():.4f}, diff {d.mean():+.4f} "
-                  f"[95% CI {lo:+.4f}, {hi:+.4f}], {p_text} (paired t; sign-flip {p_flip:.2g}), "
-                  f"{len(keys)} matched run(s)")
-    if winner:
-        verdict = f"{a if winner == 'A' else b} better ({stats_text})"
-        if p_flip >= alpha:
-            verdict += f"; the distribution-free sign-flip test cannot confirm it with {len(keys)} runs"
-    else:
-        verdict = f"no significant difference ({stats_text})"
-        if p is None:
-            verdict += "; run more seeds"
-    return TaskComparison(task, metric_a, len(keys), float(x.mean()), float(y.mean()), float(d.mean()), (lo, hi), p,
-                          p_flip, winner, verdict)
+    verdict = (f"not separable: {' and '.join(lacking)}'s records hold no per-item outputs, so no item-level test is possible (seed level: "
+               f"{metric} {x.mean():.4f} vs {y.mean():.4f}, diff {x.mean() - y.mean():+.4f} over {len(keys)} matched "
+               f"run(s)); rerun them to write per-item outputs")
+    return TaskComparison(task, metric, len(keys), 0, float(x.mean()), float(y.mean()), float(x.mean() - y.mean()),
+                          verdict=verdict)

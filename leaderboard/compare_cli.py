@@ -15,8 +15,8 @@ def compare(a: str = typer.Argument(..., help="A model name (or an entry label w
             results: Path = typer.Option(Path("results"), help="Directory of result records."),
             suite: Optional[str] = typer.Option(None, "--suite", "-s", help="Compare on this suite's tasks."),
             task: List[str] = typer.Option([], "--task", "-t", help="Compare on this task; repeatable.")) -> None:
-    """Per task: A - B over matched seeds/folds, paired bootstrap 95% CI, exact sign-flip p-value,
-    and a one-line verdict."""
+    """Per task: A - B tested over test items (paired bootstrap 95% CI and p; exact McNemar for
+    accuracy), and a one-line verdict: better, or not separable."""
     from benchmark.task import suite_tasks
     frame, problems = read_records(results)
     for problem in problems:
@@ -28,6 +28,6 @@ def compare(a: str = typer.Argument(..., help="A model name (or an entry label w
         typer.echo(f"{c.task:<{width}}  {c.verdict}")
     wins = {w: sum(c.winner == w for c in found) for w in ("A", "B")}
     compared = sum(c.n > 0 for c in found)
-    typer.echo(f"{a} better on {wins['A']}, {b} better on {wins['B']}, no significant difference on "
-               f"{compared - wins['A'] - wins['B']} of {compared} compared task(s) (alpha {ALPHA}, per task, "
-               f"uncorrected); {len(found) - compared} not compared")
+    typer.echo(f"{a} better on {wins['A']}, {b} better on {wins['B']}, not separable on "
+               f"{compared - wins['A'] - wins['B']} of {compared} compared task(s) (item-level tests, alpha {ALPHA}, "
+               f"per task, uncorrected); {len(found) - compared} not compared")

@@ -9,6 +9,8 @@ import math
 
 import pandas as pd
 
+from benchmark.scoring.bootstrap import N_BOOT
+from leaderboard import intervals
 from leaderboard.board import Board
 from leaderboard.domains import DOMAINS
 
@@ -35,11 +37,20 @@ def rank_text(row: pd.Series) -> str:
     return f"{row['rank']} [{row['rank_lo']}–{row['rank_hi']}]"
 
 
+#: marks a cell whose records hold no per-item outputs (its interval, if any, is over seeds only)
+SEED_MARK = "†"
+
+
 def cell_text(board: Board, entry: str, task: str) -> str:
+    """`mean [lo, hi]` over test items; `mean ± half†` over seeds alone; `mean†` for one such run."""
     if (entry, task) not in board.cells.index:
         return "—"
     c = board.cells.loc[(entry, task)]
-    return f"{c['mean']:.4f} ± {c['ci95']:.4f}" if c["n"] > 1 else f"{c['mean']:.4f}"
+    if c["interval"] == intervals.ITEMS:
+        return f"{c['mean']:.4f} [{c['lo']:.4f}, {c['hi']:.4f}]"
+    if c["interval"] == intervals.SEEDS:
+        return f"{c['mean']:.4f} ± {(c['hi'] - c['lo']) / 2:.4f}{SEED_MARK}"
+    return f"{c['mean']:.4f}{SEED_MARK}"
 
 
 def task_header(board: Board, task: str) -> str:
@@ -67,13 +78,24 @@ def rows(board: Board) -> list[list[str]]:
 
 
 def method_text(board: Board) -> str:
+    """The legend: how cells, overall scores and ranks are computed (what the intervals cover)."""
     scaled = [t for t in board.tasks if t in board.scales]
-    return (f"Cells: the main metric, mean ± 95% CI (Student t) over seeds and folds. "
-            f"Overall and {', '.join(DOMAINS)}: the normalised score (0 = {board.floor_model}, "
-            f"100 = ceiling) averaged over {len(scaled)} task(s) ({', '.join(scaled) or 'none'}) and over each "
-            f"domain's tasks. Rank: by overall score, with a 95% interval from a bootstrap over seeds/folds "
-            f"(test items are not in the records, so test-set sampling is not covered); entries whose "
-            f"intervals overlap are not separable. See earbench's docs/leaderboard.md.")
+    kinds = set(board.cells["interval"]) if len(board.cells) else set()
+    parts = ["Cells: the main metric, mean over runs."]
+    if intervals.ITEMS in kinds:
+        parts.append(f"[lo, hi]: 95% percentile interval of a bootstrap over test items ({N_BOOT} replicates, fixed "
+                     f"seed; retrieval captions resampled by clip, verification trials by enrolment speaker, SED by "
+                     f"file), the same item draws for every seed and every entry on a test set, seeds resampled too, "
+                     f"folds kept as strata: it covers test-set sampling and training randomness.")
+    if kinds - {intervals.ITEMS}:
+        parts.append(f"{SEED_MARK} records without per-item outputs: mean ± 95% Student-t half-width over seeds and "
+                     f"folds (training randomness only; test items not covered); none for a single run.")
+    parts.append(f"Overall and {', '.join(DOMAINS)}: the normalised score (0 = {board.floor_model}, 100 = ceiling) "
+                 f"averaged over {len(scaled)} task(s) ({', '.join(scaled) or 'none'}) and over each domain's tasks.")
+    parts.append("Rank: by overall score, with a 95% interval from the same bootstrap (cells without per-item outputs "
+                 "resample their seeds/folds); entries whose intervals overlap are not separable. See earbench's "
+                 "docs/leaderboard.md.")
+    return " ".join(parts)
 
 
 def escape(text: str) -> str:

@@ -1,11 +1,13 @@
-"""Rank intervals: a bootstrap over each entry's seeds (or folds) of its overall score.
+"""Rank intervals: the overall score of each entry recomputed on every bootstrap replicate.
 
-Records hold one score per run, not per test item, so the resampling unit is the run:
-per (entry, task), the seeds when there are at least two (a seed's score being its mean
-over folds), otherwise the folds. The intervals therefore cover training randomness
-(initialisation, minibatch order, fold choice) but not test-set sampling, and an entry
-with a single run per task contributes no spread of its own: they are lower bounds on
-the real uncertainty. Floors and ceilings stay fixed at their point values.
+A cell with per-item outputs contributes its item bootstrap (`leaderboard.intervals`:
+test items resampled, clustered where they are not independent, with the same draws for
+every entry on that test set, and seeds resampled); its replicates are normalised and
+averaged over the scaled tasks like the point scores, so ranks and cells share one
+bootstrap. A cell without them (records written before the sidecars) falls back to
+resampling its runs: the seeds when there are at least two (a seed's score being its mean
+over folds), otherwise the folds; that part covers training randomness only, and a cell
+with a single such run adds no spread. Floors and ceilings stay fixed at their point values.
 """
 from __future__ import annotations
 
@@ -28,12 +30,18 @@ def resampling_units(frame: pd.DataFrame) -> dict[tuple[str, str], np.ndarray]:
 
 
 def bootstrap_overall(units: dict[tuple[str, str], np.ndarray], entries: list[str], scales: dict[str, Scale],
-                      n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """[n_boot, len(entries)] overall scores: per replicate, each cell's units resampled
-    with replacement, normalised and averaged over the scaled tasks."""
+                      n_boot: int, rng: np.random.Generator,
+                      items: dict[tuple[str, str], np.ndarray] | None = None) -> np.ndarray:
+    """[n_boot, len(entries)] overall scores: per replicate, each cell's item replicate
+    (`items`, n_boot of them) or else its units resampled with replacement, normalised and
+    averaged over the scaled tasks."""
+    items = items or {}
     out = np.zeros((n_boot, len(entries)))
     for j, entry in enumerate(entries):
         for task, scale in scales.items():
+            if (entry, task) in items:
+                out[:, j] += scale(items[entry, task])
+                continue
             values = units[entry, task]
             picks = rng.integers(0, len(values), size=(n_boot, len(values)))
             out[:, j] += scale(values[picks].mean(axis=1))

@@ -2,7 +2,8 @@
 
 The leaderboard must render even when a results folder holds a truncated file, a record
 from a newer earbench, or two records that disagree about the same run; each of those
-becomes a `Problem` naming the file, and the remaining records are used.
+becomes a `Problem` naming the file, and the remaining records are used. Each row carries
+its run's per-item outputs (`items`, the checked sidecar, or None without one).
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from benchmark.record import Record, RecordError
 #: what identifies one run: two records with equal keys claim the same run
 RUN_KEY = ["model", "task", "protocol", "layer", "pooling", "seed", "fold"]
 COLUMNS = [*RUN_KEY, "metric", "score", "family", "domain", "version", "fingerprint", "params", "clips_per_s",
-           "device", "date", "pretraining", "layer_weights", "file"]
+           "device", "date", "pretraining", "card", "layer_weights", "file", "items"]
 
 
 class LeaderboardWarning(UserWarning):
@@ -43,7 +44,7 @@ def row_of(record: Record, name: str) -> dict:
         "metric": record.main_metric, "score": record.score,
         "family": record.family, "domain": record.domain, "version": record.task_version,
         "fingerprint": record.fingerprint, "params": record.params, "clips_per_s": record.clips_per_s,
-        "device": record.device, "date": record.date, "pretraining": record.pretraining,
+        "device": record.device, "date": record.date, "pretraining": record.pretraining, "card": record.card,
         "layer_weights": record.layer_weights, "file": name,
     }
 
@@ -64,7 +65,13 @@ def read_records(results: str | Path) -> tuple[pd.DataFrame, list[Problem]]:
             problems.append(Problem(name, f"{err.reason}; skipped"))
             continue
         problems += [Problem(name, note) for note in record.ignored()]
-        rows.append(row_of(record, name))
+        try:
+            outputs = record.outputs(path)
+        except RecordError as err:
+            problems.append(Problem(name, f"sidecar {Path(err.file).name}: {err.reason}; its per-item outputs are "
+                                          f"ignored (seed-based interval)"))
+            outputs = None
+        rows.append({**row_of(record, name), "items": outputs})
     frame = pd.DataFrame(rows, columns=COLUMNS)
     frame["seed"] = frame["seed"].astype("Int64")  # keep 0, 1, ... integral next to missing seeds
     frame, conflicts = drop_conflicts(frame)

@@ -1,6 +1,8 @@
 """leaderboard.csv: the board as numbers, one row per entry, for other tools to read.
 
-Per task: `<task>:mean`, `<task>:ci95` (Student-t half-width), `<task>:n` (runs) and
+Per task: `<task>:mean`, its 95% interval `<task>:lo` and `<task>:hi`, `<task>:interval`
+(how it was made: `items`, the bootstrap over test items and seeds; `seeds`, Student t over
+seeds for records without per-item outputs; `none`), `<task>:n` (runs) and
 `<task>:normalised` (0 = floor, 100 = ceiling); lists are joined with `;`.
 """
 from __future__ import annotations
@@ -15,7 +17,7 @@ def frame(board: Board) -> pd.DataFrame:
     out = board.entries.reset_index()[["rank", "rank_lo", "rank_hi", "entry", "model", "protocol", "layer", "pooling",
                                        "overall", *DOMAINS]].copy()
     for task in board.tasks:
-        for stat in ("mean", "ci95", "n", "normalised"):
+        for stat in ("mean", "lo", "hi", "interval", "n", "normalised"):
             out[f"{task}:{stat}"] = [board.cells[stat].get((e, task)) for e in out["entry"]]
     facts = board.entries.reset_index()
     for col in ("params", "clips_per_s", "device", "compute", "date", "missing"):

@@ -1,6 +1,7 @@
 """What `models` adds to earbench: its one `earbench.plugins` entry point (see benchmark/registry.py).
 
-The baselines and the `ckpt:` / `hf:` specs are upstreams; the pre-training recipes are the
+The baselines, the `ckpt:` / `hf:` specs and the zoo of public checkpoints by name
+(benchmark/upstreams/zoo.py, read from the Hub) are upstreams; the pre-training recipes are the
 table of models/recipes.py (`earbench list recipes`); `earbench pretrain` trains one.
 """
 from __future__ import annotations
@@ -14,5 +15,5 @@ PLUGIN = Plugin(
         "earbench.schemes": {"ckpt": "models.schemes:load_ckpt_upstream", "hf": "models.schemes:load_hf_upstream"},
         "earbench.commands": {"pretrain": "models.cli:pretrain"},
     },
-    tables={"earbench.recipes": "models.recipes:RECIPES"},
+    tables={"earbench.recipes": "models.recipes:RECIPES", "earbench.upstreams": "benchmark.upstreams.zoo:ZOO"},
 )

@@ -74,8 +74,13 @@ class ClipDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.paths)
 
-    def __getitem__(self, index: int) -> tuple[int, torch.Tensor]:
-        return index, load_for(self.paths[index], self.rate)
+    def __getitem__(self, index: int) -> tuple[int, torch.Tensor | AudioError]:
+        """An unreadable file's AudioError is returned, not raised: raised in a DataLoader worker
+        it would reach the user wrapped in the worker's traceback; `iterate_batches` raises it."""
+        try:
+            return index, load_for(self.paths[index], self.rate)
+        except AudioError as err:
+            return index, err
 
 
 def bucket_batches(durations: Sequence[float], max_batch_s: float, max_items: int = 256) -> list[list[int]]:
@@ -97,8 +102,15 @@ def bucket_batches(durations: Sequence[float], max_batch_s: float, max_items: in
     return batches
 
 
-def collate(items: list[tuple[int, torch.Tensor]]) -> tuple[list[int], torch.Tensor, torch.Tensor]:
-    """Zero-pad to the longest item; returns indices, audio [B, N], lengths [B]."""
+Batch = tuple[list[int], torch.Tensor, torch.Tensor]
+
+
+def collate(items: list[tuple[int, torch.Tensor | AudioError]]) -> Batch | AudioError:
+    """Zero-pad to the longest item; returns indices, audio [B, N], lengths [B] (or the first
+    item's AudioError, for the reading process to raise)."""
+    for _, wave in items:
+        if isinstance(wave, AudioError):
+            return wave
     indices = [i for i, _ in items]
     lengths = torch.tensor([w.numel() for _, w in items], dtype=torch.long)
     audio = torch.zeros(len(items), int(lengths.max()))
@@ -108,9 +120,12 @@ def collate(items: list[tuple[int, torch.Tensor]]) -> tuple[list[int], torch.Ten
 
 
 def iterate_batches(paths: Sequence[str], rate: int, batches: list[list[int]],
-                    workers: int = 0) -> Iterator[tuple[list[int], torch.Tensor, torch.Tensor]]:
+                    workers: int = 0) -> Iterator[Batch]:
     """Padded batches in the given order, read in `workers` background processes."""
     loader = torch.utils.data.DataLoader(
         ClipDataset(paths, rate), batch_sampler=batches, collate_fn=collate, num_workers=workers,
         persistent_workers=False, prefetch_factor=4 if workers else None)
-    yield from loader
+    for batch in loader:
+        if isinstance(batch, AudioError):
+            raise batch
+        yield batch

@@ -16,7 +16,7 @@ import torch
 from benchmark.features.audio import bucket_batches, duration_s, iterate_batches
 from benchmark.features.cache import EmbeddingCache, Embeddings, cache_key
 from benchmark.features.digest import content_digest
-from benchmark.errors import UpstreamError
+from benchmark.errors import EarbenchError, UpstreamError
 from benchmark.progress import progress_bar
 from benchmark.upstream import Encoded, fingerprint
 
@@ -31,9 +31,18 @@ class ExtractStats:
     cached: bool = True
 
 
+class ForwardError(UpstreamError):
+    """An exception raised inside an upstream's forward, as one line naming the model and the
+    batch. It may be transient (a lost device), so executors retry it like any failure."""
+
+
+def where_in(name: str, paths: Sequence[str]) -> str:
+    return f"upstream {name!r} on {paths[0]}" + (f" (+{len(paths) - 1} more in the batch)" if len(paths) > 1 else "")
+
+
 def validate_output(out: object, batch: int, name: str, paths: Sequence[str]) -> Encoded:
     """Reject outputs that break the contract, naming the model and the batch's files."""
-    where = f"upstream {name!r} on {paths[0]}" + (f" (+{len(paths) - 1} more in the batch)" if len(paths) > 1 else "")
+    where = where_in(name, paths)
     if not isinstance(out, Encoded) and not (hasattr(out, "hidden_states") and hasattr(out, "lengths")):
         raise UpstreamError(f"{where}: forward must return Encoded(hidden_states, lengths), got {type(out).__name__}")
     states, lengths = list(out.hidden_states), torch.as_tensor(out.lengths)
@@ -44,6 +53,9 @@ def validate_output(out: object, batch: int, name: str, paths: Sequence[str]) ->
             raise UpstreamError(f"{where}: layer {k} has shape {tuple(h.shape)}; expected [B={batch}, T, D]")
     if lengths.shape != (batch,):
         raise UpstreamError(f"{where}: lengths has shape {tuple(lengths.shape)}; expected [{batch}]")
+    if len({h.shape[1:] for h in states}) > 1:  # the layers are stacked into one [T, L, D] array
+        raise UpstreamError(f"{where}: layers have shapes {[tuple(h.shape) for h in states]}; every layer "
+                            f"must have the same number of frames T and width D")
     frames = min(h.shape[1] for h in states)
     if (lengths < 1).any() or (lengths > frames).any():
         raise UpstreamError(f"{where}: lengths {lengths.tolist()} inconsistent with {frames} frames")
@@ -129,8 +141,15 @@ def _extract_missing(upstream: torch.nn.Module, paths: Sequence[str], key: str, 
     with progress_bar(f"embed {task}/{split} ({name})", total=len(paths), enabled=progress,
                       completed=len(done)) as advance:
         for indices, audio, lengths in iterate_batches(paths, int(upstream.sample_rate), batches, workers):
-            out = validate_output(forward(upstream, audio, lengths), len(indices), name,
-                                  [paths[i] for i in indices])
+            batch_paths = [paths[i] for i in indices]
+            try:
+                raw = forward(upstream, audio, lengths)
+            except EarbenchError:  # an adapter's own clear error
+                raise
+            except Exception as err:  # noqa: BLE001 - the upstream's own code: named, in one line
+                raise ForwardError(f"{where_in(name, batch_paths)}: forward raised {type(err).__name__}: "
+                                   f"{' '.join(str(err).split())}") from err
+            out = validate_output(raw, len(indices), name, batch_paths)
             stats.forwards += 1
             items = pool(out.hidden_states, out.lengths, pooling)
             for i, item in zip(indices, items):

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 from scipy.ndimage import median_filter
 
-from benchmark.scoring.metrics import METRICS, Event
+from benchmark.scoring.items import ItemOutputs, event_outputs
+from benchmark.scoring.metrics import METRICS, Event, sed_file_counts
 
 THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 MEDIAN_MS = (0.0, 100.0, 250.0, 500.0)
@@ -108,14 +109,17 @@ def choose(probs: Mapping[str, np.ndarray], reference: Mapping[str, Sequence[Eve
 
 def sed_metrics(names: Sequence[str], probs: Mapping[str, np.ndarray], reference: Mapping[str, Sequence[Event]],
                 durations: Mapping[str, float], hop_s: float, labels: Sequence[str],
-                pp: PostProcessing) -> dict[str, float]:
-    """Every metric of the task: event metrics on decoded events, PSDS on the frame scores."""
+                pp: PostProcessing) -> tuple[dict[str, float], ItemOutputs]:
+    """Every metric of the task: event metrics on decoded events, PSDS on the frame scores;
+    and the per-file sed_eval counts of the event metrics (the per-item outputs)."""
     events = decode_all(probs, hop_s, labels, pp)
-    out = {}
+    out, counts = {}, {}
     for name in names:
         if name in EVENT_METRICS:
             out[name] = METRICS.get(name)(reference, events)
+            per_file = sed_file_counts(name, reference, events)
+            counts[name] = {key: [per_file[f][key] for f in reference] for key in next(iter(per_file.values()), {})}
         else:
             scores = {file: score_frames(p, hop_s, labels) for file, p in probs.items()}
             out[name] = METRICS.get(name)(scores, reference, durations)
-    return out
+    return out, event_outputs(list(reference), counts)

@@ -3,7 +3,7 @@
 Frozen features: `linear`, `mlp` (HEAR's grid), `knn` (cosine, no training), `qbe`
 (query-by-example over labels), `bilstm` (SUPERB's ASR head); end to end: `finetune`;
 shared audio-text space: `zeroshot`. Layer choice (`--layer last|N|weighted`) and
-pooling (`--pooling mean|max|cls|attention`) are options of the run context.
+pooling (`--pooling mean|max|cls|scene|attention`) are options of the run context.
 """
 from benchmark.protocols.base import PROTOCOLS, Part, Protocol, RunContext
 

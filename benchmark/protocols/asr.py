@@ -15,9 +15,10 @@ import torch
 from benchmark.heads.ctc import BiLSTMHead, CharVocabulary, ctc_infeasible, greedy, grid_ctc_loss, targets_of
 from benchmark.errors import ProtocolError
 from benchmark.heads.fit import fit_module
+from benchmark.scoring.items import ItemOutputs, transcript_outputs
 from benchmark.scoring.metrics import METRICS
 from benchmark.heads.grid import minibatches
-from benchmark.protocols.base import Part, RunContext
+from benchmark.protocols.base import HeadResult, Part, RunContext
 from benchmark.protocols.probing import HeadConfig, Sequences, config_for, fit_heads
 
 #: per-item minibatches (items, not frames) and shorter schedules than clip heads: CTC steps cost more
@@ -54,8 +55,11 @@ def output_mask(head: torch.nn.Module, mask: torch.Tensor) -> torch.Tensor:
     return head.output_mask(mask) if hasattr(head, "output_mask") else mask
 
 
-def asr_metrics(names: tuple[str, ...], references: list[str], hypotheses: list[str]) -> dict[str, float]:
-    return {name: METRICS.get(name)(references, hypotheses) for name in names}
+def asr_metrics(names: tuple[str, ...], test: Part, hypotheses: list[str]) -> tuple[dict[str, float], ItemOutputs]:
+    """The task's metrics of the test transcripts, and the per-file edit counts behind them."""
+    references = transcripts(test)
+    return ({name: METRICS.get(name)(references, hypotheses) for name in names},
+            transcript_outputs(list(test.manifest["path"]), references, hypotheses))
 
 
 def check_feasible(ctx: RunContext, encoded: list[list[int]], frames: list[int], protocol: str) -> float:
@@ -84,7 +88,7 @@ def prepare(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> tuple:
     return (train, valid, test), vocab, inputs, encoded
 
 
-def run_ctc_grid(ctx: RunContext, roles: dict[str, list[str]], seed: int, kind: str) -> tuple[dict[str, float], dict]:
+def run_ctc_grid(ctx: RunContext, roles: dict[str, list[str]], seed: int, kind: str) -> HeadResult:
     """Linear or MLP CTC heads, a grid trained at once; the best on valid CER decodes test."""
     (train, valid, test), vocab, (x_train, x_valid, x_test), encoded = prepare(ctx, roles, seed)
     base = config_for(ctx, kind)
@@ -111,11 +115,11 @@ def run_ctc_grid(ctx: RunContext, roles: dict[str, list[str]], seed: int, kind: 
                     valid_outputs=lambda h, inputs: decode_grid(h, inputs, vocab))
     hypotheses = decode_grid(fit.head, x_test, vocab)[0]
     fit.chosen["valid_cer"] = -fit.chosen.pop("valid_score")
-    return asr_metrics(ctx.task.metrics, transcripts(test), hypotheses), {**fit.chosen, "vocabulary": len(vocab),
-                                                                          "ctc_infeasible": infeasible}
+    metrics, items = asr_metrics(ctx.task.metrics, test, hypotheses)
+    return metrics, {**fit.chosen, "vocabulary": len(vocab), "ctc_infeasible": infeasible}, items
 
 
-def run_bilstm(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> tuple[dict[str, float], dict]:
+def run_bilstm(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> HeadResult:
     """SUPERB's BiLSTM CTC head (one model, Adam, early stopping on valid CER)."""
     (train, valid, test), vocab, (x_train, x_valid, x_test), encoded = prepare(ctx, roles, seed)
     torch.manual_seed(seed)
@@ -147,5 +151,6 @@ def run_bilstm(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> tuple
               "valid_cer": -chosen["valid_score"], "vocabulary": len(vocab), "ctc_infeasible": infeasible}
     if head.layer_weights() is not None:
         chosen["layer_weights"] = head.layer_weights()
-    return asr_metrics(ctx.task.metrics, transcripts(test), hypotheses), chosen
+    metrics, items = asr_metrics(ctx.task.metrics, test, hypotheses)
+    return metrics, chosen, items
 

@@ -1,7 +1,8 @@
 """What every protocol shares: the run context (upstream, task, cached features) and its shape."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Callable
 
 import numpy as np
@@ -10,17 +11,26 @@ import torch
 
 from benchmark.features.audio import duration_s
 from benchmark.features.cache import EmbeddingCache, Embeddings
-from benchmark.errors import ProtocolError
+from benchmark.features.digest import task_digest
+from benchmark.errors import EarbenchError, ProtocolError
 from benchmark.family import FAMILIES, families_with, family_of
-from benchmark.features.extract import ExtractStats, extract
+from benchmark.features.extract import ExtractStats, embedding_key, extract
+from benchmark.protocols.options import Option, check_options
 from benchmark.registry import Registry
+from benchmark.scoring.items import ItemOutputs
 from benchmark.settings import POOLINGS, RunSettings
 from benchmark.task import TaskSpec
+from benchmark.upstream import fingerprint
+from benchmark.upstreams.hear import SceneEmbeddings
 
 
 #: the roles whose cached embeddings a head reads, unless it declares others with `reads`
 ROLES = ("train", "valid", "test")
-HeadFunction = Callable[["RunContext", dict[str, list[str]], int], tuple[dict[str, float], dict]]
+#: what a head returns: (metrics, chosen on valid, per-item test outputs or None), the
+#: outputs going to the record's sidecar (`benchmark.scoring.items`); a plugin's head may
+#: return (metrics, chosen) alone, and its records then hold no per-item outputs
+HeadResult = tuple[dict[str, float], dict, ItemOutputs | None]
+HeadFunction = Callable[["RunContext", dict[str, list[str]], int], HeadResult]
 
 
 def reads(*roles: str) -> Callable[[HeadFunction], HeadFunction]:
@@ -54,7 +64,8 @@ class Part:
 class RunContext:
     """One (upstream, task) pairing under the run's `settings` (layer, pooling, options, ...,
     checked when they were made); embeddings are extracted once and shared by all runs.
-    `cache` defaults to the one at `settings.cache_root`.
+    `cache` defaults to the one at `settings.cache_root`. A run that names no pooling gets
+    this pairing's `default_pooling`, and `settings` say which (the records carry it).
     """
 
     upstream: torch.nn.Module
@@ -65,13 +76,27 @@ class RunContext:
     stats: ExtractStats = field(default_factory=ExtractStats)
     sizes: dict = field(default_factory=dict)  # items per role actually used by the current run
     _embeddings: dict = field(default_factory=dict)
+    _scene: torch.nn.Module | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.cache is None:
             self.cache = EmbeddingCache(self.settings.cache_root)
+        if self.settings.pooling is None:
+            pooling = default_pooling(self.upstream, self.task, self.settings.protocol)
+            self.settings = replace(self.settings, pooling=pooling)
+        if self.settings.pooling == "scene" and not hasattr(self.upstream, "scene_embeddings"):
+            raise ProtocolError(f"--pooling scene needs an upstream with its own clip embedding (scene_embeddings: "
+                                f"a HEAR module's get_scene_embeddings); upstream {self.upstream_name!r} has none: "
+                                f"use mean, max or attention")
         if self.settings.pooling == "cls" and not getattr(self.upstream, "has_cls", False):
             raise ProtocolError(f"--pooling cls needs an upstream whose first frame is a CLS token (has_cls = True); "
                                 f"upstream {self.upstream_name!r} does not declare one: use mean, max or attention")
+
+    @cached_property
+    def digest(self) -> str:
+        """The task's data, digested (`task_digest`: manifests and audio): part of what
+        makes a record this pairing's run, so a record made on other data is not reused."""
+        return task_digest(self.manifests, self.task.root)
 
     @property
     def upstream_name(self) -> str:
@@ -91,14 +116,32 @@ class RunContext:
         except (TypeError, ValueError):
             raise ProtocolError(f"option {key}={value!r}: expected a {type(default).__name__}") from None
 
+    def source(self, pooling: str) -> tuple[torch.nn.Module, str]:
+        """What extracts `pooling`'s embeddings, and how it pools: `scene` is the mean of the
+        upstream's scene view (`SceneEmbeddings`: one frame per clip, the module's own scene
+        embedding, cached under its own fingerprint); every other pooling, the upstream's."""
+        if pooling != "scene":
+            return self.upstream, pooling
+        if self._scene is None:
+            self._scene = SceneEmbeddings(self.upstream)
+            self._scene.earbench_fingerprint = fingerprint(self._scene)
+        return self._scene, "mean"
+
+    def is_cached(self, split: str, pooling: str) -> bool:
+        """Whether the cache holds `split`'s embeddings under `pooling` (the planner skips warm extractions)."""
+        upstream, pooled = self.source(pooling)
+        return self.cache.load(embedding_key(upstream.earbench_fingerprint, self.task.name, self.task.version,
+                                             split, pooled, list(self.manifests[split]["path"]))) is not None
+
     def embeddings(self, split: str, pooling: str | None = None) -> Embeddings:
         pooling = pooling or self.settings.pooling
         if pooling == "frames":
             self.require_frames()
         if (split, pooling) not in self._embeddings:
+            upstream, pooled = self.source(pooling)
             self._embeddings[split, pooling] = extract(
-                self.upstream, list(self.manifests[split]["path"]), task=self.task.name,
-                task_version=self.task.version, split=split, pooling=pooling, cache=self.cache,
+                upstream, list(self.manifests[split]["path"]), task=self.task.name,
+                task_version=self.task.version, split=split, pooling=pooled, cache=self.cache,
                 batch_seconds=self.settings.batch_seconds, workers=self.settings.workers,
                 progress=self.settings.progress, stats=self.stats)
             if pooling == "frames":
@@ -133,7 +176,7 @@ class RunContext:
         pooling = pooling or self.settings.pooling
         if pooling == "attention":
             raise ProtocolError("attention pooling is learned: this protocol needs fixed pooled features "
-                                "(--pooling mean, max or cls)")
+                                "(--pooling mean, max, cls or scene)")
         arrays = []
         for split in splits:
             emb = self.embeddings(split, pooling)
@@ -145,18 +188,22 @@ class RunContext:
         return self.clip_features(part.splits, pooling)[part.rows]
 
     def frames(self, part: Part) -> tuple[np.ndarray, np.ndarray]:
-        """Frame features of the items of `part`: (data [sum T, D] or [sum T, L, D], offsets [n+1])."""
+        """Frame features of the items of `part`: (data [sum T, D] or [sum T, L, D], offsets [n+1]).
+        These are the audio's timeline: an upstream's leading CLS frame(s) (`has_cls`) are left
+        out, so that frame k starts at k hops."""
+        skip = cls_frames(self.upstream)
         pieces = []
         for split in part.splits:
             emb = self.embeddings(split, "frames")
             layers = self._layers(emb.num_layers)
             pieces += [(emb, i, layers) for i in range(len(emb.offsets) - 1)]
         chosen = [pieces[r] for r in part.rows]
-        lengths = np.array([emb.offsets[i + 1] - emb.offsets[i] for emb, i, _ in chosen], dtype=np.int64)
+        lengths = np.array([emb.offsets[i + 1] - emb.offsets[i] - skip for emb, i, _ in chosen], dtype=np.int64)
         offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         if not chosen:
             raise ProtocolError(f"task {self.task.name!r}: no items in {part.role}")
-        data = np.concatenate([np.asarray(emb.item(i)[:, layers], dtype=np.float32) for emb, i, layers in chosen])
+        data = np.concatenate([np.asarray(emb.item(i)[skip:, layers], dtype=np.float32)
+                               for emb, i, layers in chosen])
         return data, offsets
 
     def require_frames(self) -> None:
@@ -189,6 +236,22 @@ class RunContext:
         return Part(role, list(splits), manifest.iloc[rows].reset_index(drop=True), rows)
 
 
+def cls_frames(upstream: torch.nn.Module) -> int:
+    """How many leading frames of each item are CLS tokens, not audio: `has_cls` True is one
+    (AST's is the mean of its CLS and distillation tokens); an int says how many."""
+    has_cls = getattr(upstream, "has_cls", False)
+    return int(has_cls) if isinstance(has_cls, (bool, int)) else 0
+
+
+def default_pooling(upstream: torch.nn.Module, task: TaskSpec, protocol: str) -> str:
+    """The pooling of a run that names none: on clip tasks, the upstream's own clip embedding
+    where it has one and the protocol takes it (`scene`: a HEAR module's get_scene_embeddings,
+    what the HEAR kit gives scene tasks, while timestamp tasks read its frames); else the
+    mean of the frames."""
+    own = hasattr(upstream, "scene_embeddings") and not family_of(task.family).frames
+    return "scene" if own and "scene" in PROTOCOLS.get(protocol).poolings else "mean"
+
+
 def subsample(manifest: pd.DataFrame, fraction: float, seed: int, stratify: str | None) -> np.ndarray:
     """Sorted row indices of a `fraction` of `manifest` (label-efficiency curves)."""
     rng = np.random.default_rng([seed, 7919])
@@ -211,14 +274,14 @@ class FamilyHead:
     def function(self, task: TaskSpec) -> HeadFunction:
         return family_of(task.family).head(self.protocol).function
 
-    def __call__(self, ctx: RunContext, roles: dict[str, list[str]], seed: int) -> tuple[dict[str, float], dict]:
+    def __call__(self, ctx: RunContext, roles: dict[str, list[str]], seed: int) -> HeadResult:
         return family_of(ctx.task.family).head(self.protocol)(ctx, roles, seed)
 
 
 @dataclass(frozen=True)
 class Protocol:
-    """A named way to score an upstream: `run(ctx, roles, seed) -> (metrics, chosen)`, where
-    `roles` maps train, valid and test to the splits they use.
+    """A named way to score an upstream: `run(ctx, roles, seed) -> (metrics, chosen, items)`
+    (`HeadResult`), where `roles` maps train, valid and test to the splits they use.
 
     The built-in protocols give neither `families` nor `run`: they apply to the families that
     name a head for them (`benchmark.family`) and run that head; a plugin may pass both.
@@ -226,6 +289,8 @@ class Protocol:
     or an attention pooling); `encodes`, that it runs the upstream itself (fine-tuning, a
     text tower), so its runs want the device; `main_metric(task)` overrides the task's main
     metric for protocols that score something else (query-by-example reports mAP).
+    `options` are the `-o KEY=VALUE` it takes (`benchmark.protocols.options`), checked by
+    `check_options` before any work.
     """
 
     name: str
@@ -236,6 +301,7 @@ class Protocol:
     poolings: tuple[str, ...] = POOLINGS
     check_upstream: Callable[[torch.nn.Module], None] | None = None
     encodes: bool = False
+    options: tuple[Option, ...] = ()
 
     def __post_init__(self) -> None:
         if self.run is None:
@@ -245,21 +311,28 @@ class Protocol:
     def needs(self, task: TaskSpec, settings: RunSettings) -> tuple[tuple[str, str], ...]:
         """The cache entries, (split, pooling), that the runs of `task` read: every split of the
         roles the head reads (`reads`), as frames where the family's heads read frames or the
-        pooling is learned over them, else pooled as `settings` say."""
+        pooling is learned over them, else pooled as `settings` (a pairing's: `RunContext.settings`) say."""
         head = self.run.function(task) if isinstance(self.run, FamilyHead) else self.run
         roles = getattr(head, "reads", ROLES)
         pooling = "frames" if family_of(task.family).frames or settings.pooling == "attention" else settings.pooling
         splits = sorted({split for _, run in task.runs() for role in roles for split in run[role]})
         return tuple((split, pooling) for split in splits)
 
-    def check(self, task: TaskSpec, layer: str | int = "last", pooling: str = "mean") -> None:
-        """Refuse, before any work, what this protocol cannot do."""
+    def check_options(self, options: dict[str, Any]) -> None:
+        """Refuse an option this protocol does not declare (did you mean ...?) or a value out of
+        its range, before any work; an unknown one is looked up among the other protocols' too."""
+        check_options(self.name, self.options, options, declared_options)
+
+    def check(self, task: TaskSpec, layer: str | int = "last", pooling: str | None = "mean") -> None:
+        """Refuse, before any work, what this protocol cannot do (pooling None: each pairing's default)."""
         if task.family not in self.families:
             raise ProtocolError(f"protocol {self.name!r} does not apply to task {task.name!r} "
                                 f"(family {task.family!r}); it handles: {', '.join(self.families)}")
         if layer == "weighted" and not self.trains:
             raise ProtocolError(f"--layer weighted needs a trained head; protocol {self.name!r} trains nothing: "
                                 f"use --layer last or an index")
+        if pooling is None:
+            return
         if pooling not in self.poolings or (pooling == "attention" and not self.trains):
             raise ProtocolError(f"protocol {self.name!r} cannot use --pooling {pooling}; "
                                 f"it takes: {', '.join(p for p in self.poolings if self.trains or p != 'attention')}")
@@ -267,9 +340,23 @@ class Protocol:
             pooled = ", ".join(name for name, family in FAMILIES.items() if family.pooled)
             raise ProtocolError(f"--pooling attention applies to clip tasks ({pooled}), "
                                 f"not to {task.family!r} task {task.name!r}")
+        if pooling == "scene" and family_of(task.family).frames:
+            raise ProtocolError(f"--pooling scene applies to clip tasks; {task.family!r} task {task.name!r} reads "
+                                f"frames (a HEAR module's timestamp embeddings)")
 
     def metric_of(self, task: TaskSpec) -> str:
         return self.main_metric(task) if self.main_metric else task.main_metric
 
 
 PROTOCOLS: Registry[Protocol] = Registry("protocol", "earbench.protocols")
+
+
+def declared_options() -> dict[str, tuple[Option, ...]]:
+    """Every registered protocol's options (to say which protocol an unknown option is one of)."""
+    tables = {}
+    for name in PROTOCOLS.names():
+        try:
+            tables[name] = PROTOCOLS.get(name).options
+        except EarbenchError:  # a plugin that fails to load declares nothing
+            continue
+    return tables

@@ -11,13 +11,11 @@ import pandas as pd
 import torch
 
 from benchmark.family import Family, family_of
+from benchmark.scoring.items import RANKING, ItemOutputs, clip_outputs
 from benchmark.scoring.metrics import METRICS
 from benchmark.heads.grid import grid_accuracy, grid_average_precision, grid_bce, grid_cross_entropy
-from benchmark.protocols.base import RunContext
+from benchmark.protocols.base import HeadResult, RunContext
 from benchmark.protocols.probing import clip_inputs, config_for, fit_heads, run_inputs
-
-#: metrics computed from scores rather than from the top-1 prediction
-SCORE_METRICS = {"mAP", "roc_auc", "d_prime"}
 
 
 def encode(family: Family, manifest: pd.DataFrame, vocab: list) -> np.ndarray:
@@ -34,24 +32,28 @@ def encode(family: Family, manifest: pd.DataFrame, vocab: list) -> np.ndarray:
     return np.array([index.get(v, -1) for v in column], dtype=np.int64)
 
 
-def clip_metrics(ctx: RunContext, manifest: pd.DataFrame, scores: np.ndarray, vocab: list) -> dict[str, float]:
-    """Every metric of the task, from the scores [n, C] of the test items."""
+def clip_metrics(ctx: RunContext, manifest: pd.DataFrame, scores: np.ndarray,
+                 vocab: list) -> tuple[dict[str, float], ItemOutputs]:
+    """Every metric of the task, from the scores [n, C] of the test items, and the per-item
+    outputs they were computed from (what the top-1 metrics compare; targets and scores
+    when a metric ranks)."""
     family = family_of(ctx.task.family)
     y = encode(family, manifest, vocab)
-    metrics = {}
-    for name in ctx.task.metrics:
-        if name in SCORE_METRICS:
-            truth = y if family.multilabel else np.eye(len(vocab), dtype=np.float32)[y]
-            metrics[name] = METRICS.get(name)(truth, scores)
-        elif family.scored_on_values:
-            metrics[name] = METRICS.get(name)(manifest[family.label_column].to_numpy(),
-                                              np.asarray(vocab)[scores.argmax(1)])
-        else:
-            metrics[name] = METRICS.get(name)(y, scores.argmax(1))
-    return metrics
+    if family.scored_on_values:
+        truth, prediction = manifest[family.label_column].to_numpy(), np.asarray(vocab)[scores.argmax(1)]
+    else:
+        truth, prediction = y, scores.argmax(1)
+    targets = y if family.multilabel else np.eye(len(vocab), dtype=np.float32)[y]
+    metrics = {name: METRICS.get(name)(targets, scores) if name in RANKING else METRICS.get(name)(truth, prediction)
+               for name in ctx.task.metrics}
+    ranks = any(name in RANKING for name in ctx.task.metrics)
+    top1 = any(name not in RANKING for name in ctx.task.metrics)
+    items = clip_outputs(list(manifest["path"]), truth=truth if top1 else None, prediction=prediction if top1 else None,
+                         targets=targets.astype(np.uint8) if ranks else None, scores=scores if ranks else None)
+    return metrics, items
 
 
-def run_clip(ctx: RunContext, roles: dict[str, list[str]], seed: int, kind: str) -> tuple[dict[str, float], dict]:
+def run_clip(ctx: RunContext, roles: dict[str, list[str]], seed: int, kind: str) -> HeadResult:
     """Fit a linear or MLP clip head (grid chosen on valid) and score the test split."""
     family = family_of(ctx.task.family)
     train, valid, test = (ctx.part(roles, role, seed, family.stratify) for role in ("train", "valid", "test"))
@@ -72,4 +74,5 @@ def run_clip(ctx: RunContext, roles: dict[str, list[str]], seed: int, kind: str)
     fit = fit_heads(config_for(ctx, kind), x_train, y_train, x_valid, len(vocab), loss=loss, score=score,
                     seed=seed, attention=ctx.settings.pooling == "attention")
     scores = run_inputs(fit.head, x_test)[0].numpy()
-    return clip_metrics(ctx, test.manifest, scores, vocab), fit.chosen
+    metrics, items = clip_metrics(ctx, test.manifest, scores, vocab)
+    return metrics, fit.chosen, items

@@ -22,8 +22,9 @@ from benchmark.features.extract import device_of, validate_output
 from benchmark.heads.featurizer import WeightedLayerSum
 from benchmark.heads.fit import autocast, fit_module
 from benchmark.heads.grid import grid_accuracy, grid_average_precision
-from benchmark.protocols.base import Part, Protocol, RunContext, reads
+from benchmark.protocols.base import HeadResult, Part, Protocol, RunContext, reads
 from benchmark.protocols.clip import clip_metrics, encode
+from benchmark.protocols.options import Option
 
 LAYER_NUMBER = re.compile(r"\.(\d+)\.")
 
@@ -104,7 +105,7 @@ def batch_of(audio: list[torch.Tensor], idx: list[int], device: torch.device) ->
 
 
 @reads()  # it runs the upstream on the audio itself
-def run(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> tuple[dict[str, float], dict]:
+def run(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> HeadResult:
     family = family_of(ctx.task.family)
     torch.manual_seed(seed)
     train, valid, test = (ctx.part(roles, role, seed, family.stratify) for role in ("train", "valid", "test"))
@@ -154,13 +155,22 @@ def run(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> tuple[dict[s
 
     chosen = fit_module(model, groups, batches, step_loss, validate, seed=seed,
                         max_epochs=ctx.option("max_epochs", 30), patience=ctx.option("patience", 5))
-    metrics = clip_metrics(ctx, test.manifest, scores_of("test").numpy(), vocab)
+    metrics, items = clip_metrics(ctx, test.manifest, scores_of("test").numpy(), vocab)
     chosen.update(head_lr=head_lr, encoder_lr=encoder_lr, layer_decay=decay,
                   encoder_params=int(sum(p.numel() for p in upstream.parameters())), device=str(device),
                   autocast="bf16" if device.type == "cuda" else "off")
     if model.mix is not None:
         chosen["layer_weights"] = model.mix.weights()
-    return metrics, chosen
+    return metrics, chosen, items
 
 
-FINETUNE = Protocol("finetune", poolings=("mean", "max", "cls"), encodes=True)
+FINETUNE = Protocol("finetune", poolings=("mean", "max", "cls"), encodes=True, options=(
+    Option("head_lr", float, "learning rate of the head (and of the layer weights)", minimum=0, above=True),
+    Option("encoder_lr", float, "learning rate of the encoder's top layer (0 freezes it)", minimum=0),
+    Option("layer_decay", float, "factor by which each lower layer's learning rate shrinks", minimum=0, above=True,
+           maximum=1),
+    Option("batch_seconds", float, "audio seconds per minibatch (padded)", minimum=0, above=True),
+    Option("batch_size", int, "the most clips per minibatch", minimum=1),
+    Option("max_epochs", int, "the most epochs of training", minimum=1),
+    Option("patience", int, "epochs without a better valid score before training stops", minimum=1),
+))

@@ -16,8 +16,9 @@ import torch
 from benchmark.family import family_of
 from benchmark.heads.grid import grid_accuracy, grid_average_precision
 from benchmark.protocols import sed
-from benchmark.protocols.base import Protocol, RunContext
+from benchmark.protocols.base import HeadResult, Protocol, RunContext
 from benchmark.protocols.clip import clip_metrics, encode
+from benchmark.protocols.options import Option
 
 NEIGHBOURS = (1, 3, 5, 10, 20, 50)
 #: SED: training frames kept as neighbours (evenly strided), bounding the similarity matrix
@@ -47,7 +48,7 @@ def vote(sims: torch.Tensor, idx: torch.Tensor, labels: torch.Tensor, k: int, we
     return torch.einsum("nk,nkc->nc", w, labels[idx[:, :k]])
 
 
-def run_clip_knn(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> tuple[dict[str, float], dict]:
+def run_clip_knn(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> HeadResult:
     family = family_of(ctx.task.family)
     train, valid, test = (ctx.part(roles, role, seed, family.stratify) for role in ("train", "valid", "test"))
     vocab = family.vocabulary(ctx.manifest(roles["train"]))
@@ -67,11 +68,12 @@ def run_clip_knn(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> tup
     best = int(np.argmax(valid_scores))  # ties: the smaller k
     sims, idx = neighbours(z_test, keys, grid[best])
     scores = vote(sims, idx, labels, grid[best], weighted=True).numpy()
-    return clip_metrics(ctx, test.manifest, scores, vocab), {"k": grid[best], "valid_score": valid_scores[best],
-                                                            "similarity": "cosine", "votes": "similarity-weighted"}
+    metrics, items = clip_metrics(ctx, test.manifest, scores, vocab)
+    return metrics, {"k": grid[best], "valid_score": valid_scores[best], "similarity": "cosine",
+                     "votes": "similarity-weighted"}, items
 
 
-def run_sed_knn(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> tuple[dict[str, float], dict]:
+def run_sed_knn(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> HeadResult:
     ctx.require_frames()
     hop_s = float(ctx.upstream.hop_ms) / 1000.0
     train, valid, test = (ctx.part(roles, role, seed) for role in ("train", "valid", "test"))
@@ -90,8 +92,10 @@ def run_sed_knn(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> tupl
     probs_valid = vote(sims, idx, y, k, weighted=False).numpy()
     sims, idx = neighbours(unit(x_test, mean, std), keys, k)
     probs_test = vote(sims, idx, y, k, weighted=False).numpy()
-    metrics, post = sed.finish(ctx, valid, test, probs_valid, probs_test, o_valid, o_test, labels)
-    return metrics, {"k": k, "valid_frame_mAP": max(valid_scores), "neighbour_frames": int(len(rows)), **post}
+    metrics, post, items = sed.finish(ctx, valid, test, probs_valid, probs_test, o_valid, o_test, labels)
+    return metrics, {"k": k, "valid_frame_mAP": max(valid_scores), "neighbour_frames": int(len(rows)), **post}, items
 
 
-KNN = Protocol("knn", trains=False)
+KNN = Protocol("knn", trains=False, options=(
+    Option("max_train_frames", int, "SED: training frames kept as neighbours (evenly strided)", minimum=1),
+))

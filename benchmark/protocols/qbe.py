@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from benchmark.family import Family, family_of
-from benchmark.scoring.metrics import METRICS
-from benchmark.protocols.base import Protocol, RunContext, reads
+from benchmark.scoring.items import qbe_outputs
+from benchmark.scoring.metrics import METRICS, average_precisions
+from benchmark.protocols.base import HeadResult, Protocol, RunContext, reads
 from benchmark.task import TaskSpec
 
 
@@ -25,7 +26,7 @@ def relevance(family: Family, labels: list) -> np.ndarray:
 
 
 @reads("train", "test")
-def run(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> tuple[dict[str, float], dict]:
+def run(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> HeadResult:
     train, test = ctx.part(roles, "train", seed), ctx.part(roles, "test", seed)
     x_train, x_test = ctx.clip(train), ctx.clip(test)
     z = (x_test - x_train.mean(0)) / np.maximum(x_train.std(0), 1e-6)
@@ -34,9 +35,10 @@ def run(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> tuple[dict[s
     np.fill_diagonal(similarity, similarity.min() - 1.0)  # self ranked last, and not relevant: AP unchanged
     family = family_of(ctx.task.family)
     rel = relevance(family, list(test.manifest[family.label_column]))
-    queries = int((rel.sum(0) > 0).sum())
+    queries = rel.sum(0) > 0
     # columns are queries: metrics.mAP averages AP over the columns that have a relevant item
-    return {"mAP": METRICS.get("mAP")(rel, similarity)}, {"queries": queries, "similarity": "cosine"}
+    items = qbe_outputs(list(test.manifest["path"][queries]), average_precisions(rel, similarity))
+    return {"mAP": METRICS.get("mAP")(rel, similarity)}, {"queries": int(queries.sum()), "similarity": "cosine"}, items
 
 
 def main_metric(task: TaskSpec) -> str:

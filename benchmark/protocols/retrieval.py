@@ -16,9 +16,10 @@ import torch.nn.functional as F
 
 from benchmark.heads.featurizer import WeightedLayerSum
 from benchmark.heads.fit import fit_module
+from benchmark.scoring.items import ItemOutputs, query_outputs
 from benchmark.scoring.metrics import METRICS
 from benchmark.heads.grid import minibatches
-from benchmark.protocols.base import Part, RunContext
+from benchmark.protocols.base import HeadResult, Part, RunContext
 from benchmark.protocols.probing import Pooled
 from benchmark.heads.text_encoder import BagOfWordsEncoder, WordVocabulary
 
@@ -36,8 +37,11 @@ def queries(part: Part) -> tuple[list[str], list[set[int]]]:
     return texts, relevant
 
 
-def retrieval_metrics(names: tuple[str, ...], similarity: np.ndarray, relevant: list[set[int]]) -> dict[str, float]:
-    return {name: METRICS.get(name)(similarity, relevant) for name in names}
+def retrieval_metrics(names: tuple[str, ...], test: Part, similarity: np.ndarray,
+                      relevant: list[set[int]]) -> tuple[dict[str, float], ItemOutputs]:
+    """The task's metrics of the query x clip similarities, and each query's rank behind them."""
+    return ({name: METRICS.get(name)(similarity, relevant) for name in names},
+            query_outputs(list(test.manifest["path"]), similarity, relevant))
 
 
 class TwoTower(torch.nn.Module):
@@ -57,7 +61,7 @@ class TwoTower(torch.nn.Module):
         return F.normalize(self.text(ids, offsets), dim=-1)
 
 
-def run_two_tower(ctx: RunContext, roles: dict[str, list[str]], seed: int, kind: str) -> tuple[dict[str, float], dict]:
+def run_two_tower(ctx: RunContext, roles: dict[str, list[str]], seed: int, kind: str) -> HeadResult:
     """Contrastive alignment of frozen audio embeddings with a text encoder trained from scratch."""
     train, valid, test = (ctx.part(roles, role, seed) for role in ("train", "valid", "test"))
     arrays = [ctx.clip(p) for p in (train, valid, test)]
@@ -100,10 +104,11 @@ def run_two_tower(ctx: RunContext, roles: dict[str, list[str]], seed: int, kind:
               "valid_mAP@10": chosen["valid_score"], "text_encoder": "bag-of-words", "vocabulary": len(words)}
     if x_train.layers:
         chosen["layer_weights"] = model.audio[0].weights()
-    return retrieval_metrics(ctx.task.metrics, similarity(x_test, texts), relevant), chosen
+    metrics, items = retrieval_metrics(ctx.task.metrics, test, similarity(x_test, texts), relevant)
+    return metrics, chosen, items
 
 
-def run_caption_knn(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> tuple[dict[str, float], dict]:
+def run_caption_knn(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> HeadResult:
     """No training: score(query, clip) = sum over the k training clips with the most similar
     captions (TF-IDF cosine) of text similarity x audio cosine to the clip."""
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -138,8 +143,8 @@ def run_caption_knn(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> 
     valid_scores = [METRICS.get("mAP@10")(scores(valid_texts, z_valid, k), valid_relevant) for k in grid]
     k = grid[int(np.argmax(valid_scores))]
     texts, relevant = queries(test)
-    return (retrieval_metrics(ctx.task.metrics, scores(texts, z_test, k), relevant),
-            {"k": k, "valid_mAP@10": float(max(valid_scores)), "text_similarity": "tf-idf"})
+    metrics, items = retrieval_metrics(ctx.task.metrics, test, scores(texts, z_test, k), relevant)
+    return metrics, {"k": k, "valid_mAP@10": float(max(valid_scores)), "text_similarity": "tf-idf"}, items
 
 
 def _unit(x: np.ndarray) -> np.ndarray:

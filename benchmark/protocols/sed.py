@@ -17,7 +17,7 @@ import torch
 from benchmark.family import family_of
 from benchmark.heads.postprocess import choose, sed_metrics, selection_metric
 from benchmark.heads.grid import grid_average_precision, grid_bce
-from benchmark.protocols.base import Part, RunContext
+from benchmark.protocols.base import HeadResult, Part, RunContext
 from benchmark.protocols.probing import Pooled, config_for, fit_heads, run_inputs
 
 #: at most this many training frames feed the head (evenly strided): frames are highly redundant
@@ -56,18 +56,18 @@ def strided(n: int, limit: int) -> np.ndarray:
 
 
 def finish(ctx: RunContext, valid: Part, test: Part, probs_valid: np.ndarray, probs_test: np.ndarray,
-           offsets_valid: np.ndarray, offsets_test: np.ndarray, labels: list[str]) -> tuple[dict[str, float], dict]:
-    """Choose post-processing on valid, score the test split."""
+           offsets_valid: np.ndarray, offsets_test: np.ndarray, labels: list[str]) -> HeadResult:
+    """Choose post-processing on valid, score the test split (with its per-file event counts)."""
     hop_s = float(ctx.upstream.hop_ms) / 1000.0
     metric = selection_metric(ctx.task.metrics, ctx.task.main_metric)
     pp, valid_score = choose(by_file(valid, probs_valid, offsets_valid), reference(valid), hop_s, labels, metric)
-    metrics = sed_metrics(ctx.task.metrics, by_file(test, probs_test, offsets_test), reference(test),
-                          durations(test), hop_s, labels, pp)
+    metrics, items = sed_metrics(ctx.task.metrics, by_file(test, probs_test, offsets_test), reference(test),
+                                 durations(test), hop_s, labels, pp)
     return metrics, {"postprocessing": pp.as_dict(), "postprocessing_metric": metric,
-                     "postprocessing_valid_score": valid_score}
+                     "postprocessing_valid_score": valid_score}, items
 
 
-def run_sed(ctx: RunContext, roles: dict[str, list[str]], seed: int, kind: str) -> tuple[dict[str, float], dict]:
+def run_sed(ctx: RunContext, roles: dict[str, list[str]], seed: int, kind: str) -> HeadResult:
     """Fit a linear or MLP frame head, choose post-processing on valid, score test."""
     ctx.require_frames()
     hop_s = float(ctx.upstream.hop_ms) / 1000.0
@@ -91,5 +91,5 @@ def run_sed(ctx: RunContext, roles: dict[str, list[str]], seed: int, kind: str) 
                     loss=grid_bce, score=score, seed=seed)
     probs_valid = torch.sigmoid(run_inputs(fit.head, inputs_valid)[0]).numpy()
     probs_test = torch.sigmoid(run_inputs(fit.head, Pooled(x_test, stats))[0]).numpy()
-    metrics, post = finish(ctx, valid, test, probs_valid, probs_test, o_valid, o_test, labels)
-    return metrics, {**fit.chosen, **post, "train_frames": int(len(rows))}
+    metrics, post, items = finish(ctx, valid, test, probs_valid, probs_test, o_valid, o_test, labels)
+    return metrics, {**fit.chosen, **post, "train_frames": int(len(rows))}, items

@@ -14,9 +14,10 @@ import torch
 import torch.nn.functional as F
 
 from benchmark.errors import ProtocolError
+from benchmark.scoring.items import ItemOutputs, trial_outputs
 from benchmark.scoring.metrics import METRICS
 from benchmark.heads.grid import GridHead, fit_grid, grid_points, minibatches, pick_grid
-from benchmark.protocols.base import Part, RunContext, reads
+from benchmark.protocols.base import HeadResult, Part, RunContext, reads
 from benchmark.protocols.probing import Pooled, config_for, run_inputs
 
 AM_SCALE, AM_MARGIN = 30.0, 0.2
@@ -80,8 +81,11 @@ def cosine_trials(embeddings: np.ndarray, enroll: np.ndarray, test: np.ndarray) 
     return np.einsum("nd,nd->n", z[enroll], z[test])
 
 
-def verification_metrics(ctx: RunContext, targets: np.ndarray, scores: np.ndarray) -> dict[str, float]:
-    return {name: METRICS.get(name)(targets, scores) for name in ctx.task.metrics}
+def verification_metrics(ctx: RunContext, test: Part, enroll: np.ndarray, probe: np.ndarray, targets: np.ndarray,
+                         scores: np.ndarray) -> tuple[dict[str, float], ItemOutputs]:
+    """The task's metrics of the trial scores, and the trials (score, target, enrolment speaker)."""
+    return ({name: METRICS.get(name)(targets, scores) for name in ctx.task.metrics},
+            trial_outputs(list(test.manifest["path"]), list(test.manifest["speaker"]), enroll, probe, targets, scores))
 
 
 def valid_pairs(speakers: pd.Series, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -96,16 +100,17 @@ def valid_pairs(speakers: pd.Series, seed: int = 0) -> tuple[np.ndarray, np.ndar
 
 
 @reads("train", "test")
-def run_cosine(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> tuple[dict[str, float], dict]:
+def run_cosine(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> HeadResult:
     """No training: cosine of pooled embeddings centred with the training mean."""
     train, test = ctx.part(roles, "train", seed, "speaker"), ctx.part(roles, "test", seed)
     enroll, probe, targets = trial_indices(ctx, test)
     mean = ctx.clip(train).mean(0)
     scores = cosine_trials(ctx.clip(test) - mean, enroll, probe)
-    return verification_metrics(ctx, targets, scores), {"scoring": "cosine", "centring": "train mean"}
+    metrics, items = verification_metrics(ctx, test, enroll, probe, targets, scores)
+    return metrics, {"scoring": "cosine", "centring": "train mean"}, items
 
 
-def run_projection(ctx: RunContext, roles: dict[str, list[str]], seed: int, kind: str) -> tuple[dict[str, float], dict]:
+def run_projection(ctx: RunContext, roles: dict[str, list[str]], seed: int, kind: str) -> HeadResult:
     """AM-softmax projection (linear or MLP) trained on train speakers, chosen on valid pair EER."""
     train, valid, test = (ctx.part(roles, role, seed, "speaker") for role in ("train", "valid", "test"))
     enroll, probe, targets = trial_indices(ctx, test)
@@ -145,4 +150,5 @@ def run_projection(ctx: RunContext, roles: dict[str, list[str]], seed: int, kind
     valid_eer = -fit.chosen.pop("valid_score")
     chosen = {**fit.chosen, "valid_eer": valid_eer, "loss": "am-softmax",
               "scale": AM_SCALE, "margin": AM_MARGIN, "embedding_dim": dim, "train_speakers": len(speakers)}
-    return verification_metrics(ctx, targets, cosine_trials(embeddings, enroll, probe)), chosen
+    metrics, items = verification_metrics(ctx, test, enroll, probe, targets, cosine_trials(embeddings, enroll, probe))
+    return metrics, chosen, items

@@ -15,8 +15,9 @@ import torch
 from benchmark.errors import ProtocolError
 from benchmark.family import family_of
 from benchmark.features.extract import extract
-from benchmark.protocols.base import Protocol, RunContext, reads
+from benchmark.protocols.base import HeadResult, Protocol, RunContext, reads
 from benchmark.protocols.clip import clip_metrics
+from benchmark.protocols.options import Option
 from benchmark.protocols.retrieval import queries, retrieval_metrics
 from benchmark.upstream import Encoded
 
@@ -78,29 +79,33 @@ def class_embeddings(ctx: RunContext, labels: list) -> np.ndarray:
 
 
 @reads()  # the shared-space embeddings are cached under their own fingerprint, not the upstream's
-def run_classes(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> tuple[dict[str, float], dict]:
+def run_classes(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> HeadResult:
     """Classes (the training labels) as prompts; a clip's scores are its cosines to them."""
     require_text_tower(ctx.upstream)
     test = ctx.part(roles, "test", seed)
     audio = audio_embeddings(ctx, roles["test"])
     vocab = family_of(ctx.task.family).vocabulary(ctx.manifest(roles["train"]))
     scores = audio @ class_embeddings(ctx, vocab).T
-    return clip_metrics(ctx, test.manifest, scores, vocab), {"prompts": list(templates(ctx))}
+    metrics, items = clip_metrics(ctx, test.manifest, scores, vocab)
+    return metrics, {"prompts": list(templates(ctx))}, items
 
 
 @reads()
-def run_captions(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> tuple[dict[str, float], dict]:
+def run_captions(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> HeadResult:
     """The test captions as text queries over the test clips."""
     require_text_tower(ctx.upstream)
     test = ctx.part(roles, "test", seed)
     audio = audio_embeddings(ctx, roles["test"])
     texts, relevant = queries(test)
     similarity = text_embeddings(ctx, texts) @ audio.T
-    return retrieval_metrics(ctx.task.metrics, similarity, relevant), {"space": "upstream text tower"}
+    metrics, items = retrieval_metrics(ctx.task.metrics, test, similarity, relevant)
+    return metrics, {"space": "upstream text tower"}, items
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
-ZEROSHOT = Protocol("zeroshot", trains=False, check_upstream=require_text_tower, encodes=True)
+ZEROSHOT = Protocol("zeroshot", trains=False, check_upstream=require_text_tower, encodes=True, options=(
+    Option("prompts", list, "class prompt templates with {label} (`--prompt`), averaged per class"),
+))

@@ -4,6 +4,7 @@ A thin facade: the settings are checked by `RunSettings`, the work is planned by
 `plan_suite` and run by an executor, exactly as the command line does it."""
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -17,7 +18,7 @@ from benchmark.task import TaskSpec
 
 
 def evaluate(model: str | torch.nn.Module, tasks: Iterable[str | Path | TaskSpec] = (), *, suite: str | None = None,
-             protocol: str = "linear", seeds: int = 1, layer: str | int = "last", pooling: str = "mean",
+             protocol: str = "linear", seeds: int = 1, layer: str | int = "last", pooling: str | None = None,
              results: str | Path | None = None, cache: EmbeddingCache | None = None, workers: int = 0,
              batch_seconds: float = 160.0, progress: bool = True, rerun: bool = False,
              name: str | None = None, train_fraction: float = 1.0, prompts: Sequence[str] | None = None,
@@ -26,10 +27,12 @@ def evaluate(model: str | torch.nn.Module, tasks: Iterable[str | Path | TaskSpec
 
     `layer` is "last", an index or "weighted" (a learned softmax weighting of all layers);
     `train_fraction` < 1 trains on that share of the training split (label efficiency,
-    a fresh stratified draw per seed); `prompts` are zero-shot templates with `{label}`;
-    `options` are protocol settings (e.g. {"encoder_lr": 1e-5} for finetune).
+    a fresh stratified draw per seed); `pooling` None is each pairing's default (a HEAR
+    module's own scene embedding on clip tasks, else mean); `prompts` are zero-shot
+    templates with `{label}`; `options` are protocol settings (e.g. {"encoder_lr": 1e-5}
+    for finetune).
     Records are written under `results` when given; a record already there for the same
-    upstream fingerprint, task version and protocol settings is reused instead of
+    upstream fingerprint, task version, task data and protocol settings is reused instead of
     recomputed (pass `rerun=True` to recompute), so an interrupted suite finishes only
     what is missing. The work is planned (`benchmark.run.plan`) and run by `executor`
     (default: this process, `benchmark.run.executors.LocalExecutor`); the first failure raises.
@@ -41,8 +44,27 @@ def evaluate(model: str | torch.nn.Module, tasks: Iterable[str | Path | TaskSpec
     settings = RunSettings(protocol=protocol, layer=layer, pooling=pooling, train_fraction=train_fraction,
                            options={} if options is None else options, prompts=prompts, results=results,
                            cache_root=cache.root if cache else None, workers=workers, batch_seconds=batch_seconds,
-                           progress=progress, rerun=rerun)
+                           progress=progress, rerun=rerun,
+                           command=call_text(model, tasks, suite=suite, protocol=protocol, seeds=seeds, layer=layer,
+                                             pooling=pooling, results=results, rerun=rerun, name=name,
+                                             train_fraction=train_fraction, prompts=prompts, options=options))
     plan = plan_suite([model], tasks, settings, seeds=seeds, strict=True, name=name, suite=suite)
     report = (executor or LocalExecutor(progress=progress)).run(plan)
     report.raise_first()
     return [record.to_json() for record in report.records]
+
+
+def call_text(model: str | torch.nn.Module, tasks: Sequence[str | Path | TaskSpec], **arguments: Any) -> str:
+    """`python: evaluate('logmel', ['/data/tones'], protocol='mlp')`: the call, as its records keep
+    it; arguments at their defaults are left out, objects are named by their type or name."""
+    def text(value: Any) -> str:
+        if isinstance(value, torch.nn.Module):
+            return f"<{type(value).__name__}>"
+        if isinstance(value, TaskSpec):
+            return f"<TaskSpec {value.name}>"
+        return repr(str(value) if isinstance(value, Path) else value)
+
+    defaults, empty = inspect.signature(evaluate).parameters, (None, {}, [], ())
+    given = [f"{key}={text(value)}" for key, value in arguments.items()
+             if value != defaults[key].default and not (value in empty and defaults[key].default in empty)]
+    return f"python: evaluate({', '.join([text(model), '[' + ', '.join(map(text, tasks)) + ']', *given])})"

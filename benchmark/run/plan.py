@@ -3,9 +3,11 @@
 One extraction job per (upstream, task) needs the device and fills the embedding cache;
 one probe job per (upstream, task, seed, fold) then trains a head on the cached
 embeddings. Work that is already done is left out of the plan: a probe whose record is
-present (same upstream fingerprint, task version and protocol settings) and an
-extraction whose cache entries are complete (or whose probes are all done). A rerun after
-a crash therefore does only what is missing, whichever executor runs it.
+present (same upstream fingerprint, task version, task data and protocol settings; a
+record made on other data, or before records digested their data, is recomputed and
+`Plan.stale` says why) and an extraction whose cache entries are complete (or whose
+probes are all done). A rerun after a crash therefore does only what is missing,
+whichever executor runs it.
 
 Jobs are plain data (strings and paths), so they can be shipped to other processes and
 machines: a worker re-creates the upstream from `Job.source` (`logmel`, `ckpt:PATH`,
@@ -21,11 +23,11 @@ import torch
 
 from benchmark.errors import EarbenchError, ProtocolError
 from benchmark.features.cache import EmbeddingCache
-from benchmark.features.extract import embedding_key
 from benchmark.protocols import PROTOCOLS, RunContext
 from benchmark.record import Record, RecordError, record_path
 from benchmark.settings import RunSettings
 from benchmark.sources.load import load_task
+from benchmark.storage import writable_dir
 from benchmark.task import TaskSpec, suite_tasks
 from benchmark.upstream import fingerprint, load_upstream
 
@@ -75,6 +77,7 @@ class Plan:
     jobs: list[Job] = field(default_factory=list)
     done: list[Job] = field(default_factory=list)
     reused: dict[str, Record] = field(default_factory=dict)  # probe id -> its existing record
+    stale: dict[str, str] = field(default_factory=dict)  # probe id -> why the record at its path is recomputed
     order: list[str] = field(default_factory=list)  # every probe id, planned or done, in report order
     problems: list[tuple[str, EarbenchError]] = field(default_factory=list)
     contexts: dict[tuple[str, str], RunContext] = field(default_factory=dict, repr=False)
@@ -84,21 +87,21 @@ class Plan:
 
 
 def cache_is_warm(ctx: RunContext, needs: Sequence[tuple[str, str]]) -> bool:
-    return all(ctx.cache.load(embedding_key(ctx.upstream.earbench_fingerprint, ctx.task.name, ctx.task.version,
-                                            split, pooling, list(ctx.manifests[split]["path"]))) is not None
-               for split, pooling in needs)
+    return all(ctx.is_cached(split, pooling) for split, pooling in needs)
 
 
-def finished(path: Path, upstream: torch.nn.Module, task: TaskSpec, identity: dict[str, Any]) -> Record | None:
-    """The record at `path` if it is this very run (same upstream weights, task version and
-    protocol settings `identity`), so that the probe need not run again."""
+def finished(path: Path, ctx: RunContext, identity: dict[str, Any]) -> tuple[Record | None, str | None]:
+    """(the record at `path`, None) if it is this very run (same upstream weights, task version,
+    task data and protocol settings `identity`), so that the probe need not run again; else
+    (None, why the record there is recomputed), or (None, None) where there is none."""
     if not path.exists():
-        return None
+        return None, None
     try:
         old = Record.read(path)
     except RecordError as err:
         raise RecordError(err.file, f"{err.reason}; move it away or pass --rerun to replace it") from None
-    return old if old.same_run(upstream.earbench_fingerprint, task.version, identity) else None
+    why = old.mismatch(ctx.upstream.earbench_fingerprint, ctx.task.version, ctx.digest, identity)
+    return (old, None) if why is None else (None, why)
 
 
 def task_list(tasks: Sequence[str | Path | TaskSpec], suite: str | None) -> list[str | Path | TaskSpec]:
@@ -118,6 +121,9 @@ def plan_suite(models: Sequence[str | torch.nn.Module], tasks: Sequence[str | Pa
     `Plan.problems` and the rest is planned, so one bad pairing does not stop a suite.
     """
     proto = PROTOCOLS.get(settings.protocol)
+    proto.check_options(settings.options)
+    if settings.results is not None and (why := writable_dir(settings.results)):  # before any work, not after it
+        raise EarbenchError(f"results folder {settings.results}: cannot write there ({why})")
     if settings.cache_root is None:
         settings = replace(settings, cache_root=EmbeddingCache().root.resolve())
     plan = Plan(settings)
@@ -147,19 +153,20 @@ def plan_suite(models: Sequence[str | torch.nn.Module], tasks: Sequence[str | Pa
         except EarbenchError as err:
             problem(f"model {model if isinstance(model, str) else type(model).__name__}", err)
 
-    identity = settings.identity()
     for source, upstream in upstreams:
         for task_ref, spec, manifests in specs:
             try:
                 ctx = RunContext(upstream, spec, manifests, settings, cache=cache)
+                proto.check(spec, ctx.settings.layer, ctx.settings.pooling)
             except ProtocolError as err:
                 problem(f"{upstream.earbench_name} on {spec.name}", err)
                 continue
+            identity = ctx.settings.identity()  # the pairing's: its pooling is chosen by then
             plan.contexts[upstream.earbench_name, spec.name] = ctx
             common = dict(upstream=upstream.earbench_name, source=source, fingerprint=upstream.earbench_fingerprint,
                           task=spec.name, task_ref=task_ref)
             runs = [(fold, roles, seed) for fold, roles in spec.runs() for seed in range(seeds)]
-            needs = proto.needs(spec, settings)  # a miss costs only speed: a probe extracts what it lacks
+            needs = proto.needs(spec, ctx.settings)  # a miss costs only speed: a probe extracts what it lacks
             probes, done = [], []
             for fold, roles, seed in runs:
                 path = (record_path(settings.results, upstream.earbench_name, spec.name, identity, seed, fold)
@@ -167,10 +174,12 @@ def plan_suite(models: Sequence[str | torch.nn.Module], tasks: Sequence[str | Pa
                 job = Job("probe", **common, seed=seed, fold=fold, roles=roles, record=path,
                           device=proto.encodes)
                 try:
-                    old = None if settings.rerun or path is None else finished(path, upstream, spec, identity)
+                    old, why = (None, None) if settings.rerun or path is None else finished(path, ctx, identity)
                 except RecordError as err:
                     problem(job.id, err)
                     continue
+                if why is not None:
+                    plan.stale[job.id] = why
                 plan.order.append(job.id)
                 if old is not None:
                     plan.reused[job.id] = old

@@ -71,13 +71,18 @@ def _per_class(score: Callable[..., float], y_true: np.ndarray, scores: np.ndarr
     return np.array([score(y_true[:, c], scores[:, c]) for c in np.flatnonzero(keep)])
 
 
+def average_precisions(y_true: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Average precision of each class that has a positive (sklearn), in class order."""
+    return _per_class(average_precision_score, y_true, scores, need_negatives=False)
+
+
 @metric("mAP")
 def mean_average_precision(y_true: np.ndarray, scores: np.ndarray) -> float:
     """Macro mean of per-class average precision (sklearn; HEAR, AudioSet).
 
     Classes without a positive are left out (their AP is undefined); NaN if none remain.
     """
-    aps = _per_class(average_precision_score, y_true, scores, need_negatives=False)
+    aps = average_precisions(y_true, scores)
     return float(np.mean(aps)) if aps.size else np.nan
 
 
@@ -101,8 +106,26 @@ def d_prime(y_true: np.ndarray, scores: np.ndarray) -> float:
 
 # --- sound event detection ------------------------------------------------------------
 
-def _sed_eval_overall(kind: str, reference: Events, estimate: Events, **params: Any) -> dict:
-    """sed_eval's overall (micro) results, evaluated file by file as HEAR does.
+#: the sed_eval scorer and parameters behind each sed_eval metric (HEAR's, hear-eval-kit heareval/score.py)
+SED_EVAL = {
+    "event_onset_200ms_fms": ("EventBasedMetrics", {"evaluate_onset": True, "evaluate_offset": False,
+                                                    "t_collar": 0.2}),
+    "event_onset_50ms_fms": ("EventBasedMetrics", {"evaluate_onset": True, "evaluate_offset": False,
+                                                   "t_collar": 0.05}),
+    "event_onset_offset_50ms_20perc_fms": ("EventBasedMetrics", {"evaluate_onset": True, "evaluate_offset": True,
+                                                                 "t_collar": 0.05, "percentage_of_length": 0.2}),
+    "segment_1s_er": ("SegmentBasedMetrics", {"time_resolution": 1.0}),
+}
+#: the overall counts each sed_eval scorer computes its metrics from: F from (Ntp, Nref, Nsys),
+#: the error rate from (substitutions, deletions, insertions, Nref)
+SED_COUNTS = {"EventBasedMetrics": {"f": ("Ntp", "Nref", "Nsys"), "er": ("Nsubs", "Nfn", "Nfp", "Nref")},
+              "SegmentBasedMetrics": {"f": ("Ntp", "Nref", "Nsys"), "er": ("S", "D", "I", "Nref")}}
+
+
+def _sed_eval_scorer(kind: str, reference: Events, estimate: Events, per_file: Callable[[str, dict], None] | None = None,
+                     **params: Any) -> Any:
+    """A sed_eval scorer fed file by file as HEAR does; `per_file(file, overall)` sees the
+    running overall counts after each file.
 
     Files are the union of both dicts (a file missing from `estimate` counts as all
     misses). The label list is every label seen; overall scores are the same for any
@@ -119,7 +142,30 @@ def _sed_eval_overall(kind: str, reference: Events, estimate: Events, **params: 
     scorer = getattr(sed_eval.sound_event, kind)(event_label_list=labels, **params)
     for file in files:
         scorer.evaluate(rows(reference.get(file, ()), file), rows(estimate.get(file, ()), file))
-    return scorer.results_overall_metrics()
+        if per_file is not None:
+            per_file(file, scorer.overall)
+    return scorer
+
+
+def _sed_eval_overall(kind: str, reference: Events, estimate: Events, **params: Any) -> dict:
+    """sed_eval's overall (micro) results (see `_sed_eval_scorer`)."""
+    return _sed_eval_scorer(kind, reference, estimate, **params).results_overall_metrics()
+
+
+def sed_file_counts(name: str, reference: Events, estimate: Events) -> dict[str, dict[str, float]]:
+    """file -> the sed_eval counts (`SED_COUNTS`) that file adds to metric `name`'s overall
+    counts: summed over any set of files they give that set's overall metric."""
+    kind, params = SED_EVAL[name]
+    keys = sorted({k for group in SED_COUNTS[kind].values() for k in group})
+    out: dict[str, dict[str, float]] = {}
+    before = dict.fromkeys(keys, 0.0)
+
+    def record(file: str, overall: dict) -> None:
+        out[file] = {k: float(overall[k]) - before[k] for k in keys}
+        before.update({k: float(overall[k]) for k in keys})
+
+    _sed_eval_scorer(kind, reference, estimate, per_file=record, **params)
+    return out
 
 
 def _event_fms(reference: Events, estimate: Events, **params: Any) -> float:
@@ -143,7 +189,7 @@ def event_onset_200ms_fms(reference: Events, estimate: Events) -> float:
     sed_eval EventBasedMetrics(evaluate_onset=True, evaluate_offset=False, t_collar=0.2),
     as in hear-eval-kit heareval/score.py.
     """
-    return _event_fms(reference, estimate, evaluate_onset=True, evaluate_offset=False, t_collar=0.2)
+    return _event_fms(reference, estimate, **SED_EVAL["event_onset_200ms_fms"][1])
 
 
 @metric("event_onset_50ms_fms")
@@ -152,7 +198,7 @@ def event_onset_50ms_fms(reference: Events, estimate: Events) -> float:
 
     sed_eval EventBasedMetrics(evaluate_onset=True, evaluate_offset=False, t_collar=0.05).
     """
-    return _event_fms(reference, estimate, evaluate_onset=True, evaluate_offset=False, t_collar=0.05)
+    return _event_fms(reference, estimate, **SED_EVAL["event_onset_50ms_fms"][1])
 
 
 @metric("event_onset_offset_50ms_20perc_fms")
@@ -162,8 +208,7 @@ def event_onset_offset_50ms_20perc_fms(reference: Events, estimate: Events) -> f
     sed_eval EventBasedMetrics(evaluate_onset=True, evaluate_offset=True, t_collar=0.05,
     percentage_of_length=0.2).
     """
-    return _event_fms(reference, estimate, evaluate_onset=True, evaluate_offset=True,
-                      t_collar=0.05, percentage_of_length=0.2)
+    return _event_fms(reference, estimate, **SED_EVAL["event_onset_offset_50ms_20perc_fms"][1])
 
 
 @metric("segment_1s_er", higher_is_better=False)
@@ -174,7 +219,7 @@ def segment_1s_er(reference: Events, estimate: Events) -> float:
     last offset of its reference or estimate (HEAR passes no file durations).
     """
     return _sed_eval_overall("SegmentBasedMetrics", reference, estimate,
-                             time_resolution=1.0)["error_rate"]["error_rate"]
+                             **SED_EVAL["segment_1s_er"][1])["error_rate"]["error_rate"]
 
 
 def _copy_scores_for_cython() -> None:

@@ -61,6 +61,9 @@ def check_upstream(upstream: torch.nn.Module, atol: float = 1e-3) -> list[Check]
         return results
     add("equal frames across layers", len({h.shape[1] for h in states}) == 1,
         "all layers must share T so layers can be weighted and summed")
+    widths = [h.shape[2] for h in states]
+    add("equal widths across layers", len(set(widths)) == 1,
+        f"widths {widths}: all layers must share D, as they are stacked into one array")
     dtypes = sorted({str(h.dtype) for h in states})
     add("dtype", all(h.dtype == torch.float32 for h in states), f"{', '.join(dtypes)} (expected torch.float32)")
     lengths_t = torch.as_tensor(out_lengths)

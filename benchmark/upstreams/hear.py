@@ -6,7 +6,8 @@ on groups of equal-length clips only. Its frames are the module's timestamp embe
 clip. The kit gives scene tasks the module's own `get_scene_embeddings` instead, which need
 not be the mean of the timestamp frames (hearbaseline's is the mean of 250 ms frames, its
 timestamp hop 50 ms): `scene_embeddings` calls it, and `SceneEmbeddings` presents it as an
-upstream of one frame, so that clip tasks can cache and probe exactly the kit's embeddings.
+upstream of one frame, so that clip tasks cache and probe exactly the kit's embeddings
+(`--pooling scene`, the default of clip tasks for upstreams with `scene_embeddings`).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pathlib import Path
 import torch
 
 from benchmark.errors import UpstreamError
+from benchmark.features.digest import file_digest
 from benchmark.upstream import Encoded
 from benchmark.upstreams.items import length_groups
 
@@ -37,7 +39,7 @@ class HearUpstream(torch.nn.Module):
             raise UpstreamError(f"HEAR module {module_name!r}: load_model() returned a model without sample_rate")
         self.sample_rate = int(self.model.sample_rate)
         self.config = {"hear_module": module_name, "weights": weights}
-        self.fingerprint_extra = _file_digest(weights) if weights and Path(weights).is_file() else None
+        self.fingerprint_extra = file_digest(weights) if weights and Path(weights).is_file() else None
         self.hop_ms = self._measure_hop()
 
     def _measure_hop(self) -> float:
@@ -77,24 +79,21 @@ class HearUpstream(torch.nn.Module):
 
 
 class SceneEmbeddings(torch.nn.Module):
-    """A HEAR upstream's scene embeddings as an upstream with one layer of one frame per clip:
-    mean pooling over it is the module's scene embedding, cached under its own fingerprint."""
+    """An upstream's own clip embeddings (`scene_embeddings(audio, lengths) -> [B, D]`, e.g. a
+    HEAR module's) as an upstream with one layer of one frame per clip: mean pooling over it is
+    the module's scene embedding, cached under its own fingerprint."""
 
-    def __init__(self, upstream: HearUpstream) -> None:
+    def __init__(self, upstream: torch.nn.Module) -> None:
         super().__init__()
         self.inner = upstream
         self.sample_rate, self.hop_ms = upstream.sample_rate, upstream.hop_ms
-        self.config = {"scene_embeddings_of": upstream.config}
+        self.config = {"scene_embeddings_of": getattr(upstream, "config", None)}
+        self.fingerprint_extra = getattr(upstream, "fingerprint_extra", None)
         self.earbench_name = f"{getattr(upstream, 'earbench_name', type(upstream).__name__)}:scene"
 
     def forward(self, audio: torch.Tensor, lengths: torch.Tensor) -> Encoded:
         emb = self.inner.scene_embeddings(audio, lengths)
         return Encoded([emb[:, None, :]], torch.ones(len(lengths), dtype=torch.long))
-
-
-def _file_digest(path: str) -> str:
-    from benchmark.features.digest import file_digest
-    return file_digest(path)
 
 
 def load_hear_upstream(argument: str) -> torch.nn.Module:

@@ -5,9 +5,9 @@ AudioSet models) as a grid of overlapping 16 x 16 patches, frequency-major, afte
 distillation token. Here each layer's patch tokens are regrouped into time frames (the
 mean over the frequency patches of one time step: a hop of `time_stride` mel frames), and
 frame 0 is the mean of the CLS and distillation tokens, as AST's own pooler takes them
-(`has_cls`: `--pooling cls` reads it). Clips are cut into consecutive windows encoded on
-their own, keeping the patches that start in real audio; the CLS frame of a clip of several
-windows is the mean of theirs.
+(`has_cls`: `--pooling cls` reads it, frame tasks leave it out). Clips are cut into
+consecutive windows encoded on their own, keeping the patches that start in real audio; the
+CLS frame of a clip of several windows is the mean of theirs.
 """
 from __future__ import annotations
 

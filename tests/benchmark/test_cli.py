@@ -18,7 +18,7 @@ def test_separable_task_scores_high_and_record_is_complete(tmp_path, capsys):
     assert code == 0, err
     (record,) = records(tmp_path / "r")
     assert record["metrics"]["accuracy"] >= 0.95
-    assert record["schema"] == 1 and record["upstream"]["fingerprint"].startswith("sha256:")
+    assert record["schema"] == 2 and record["upstream"]["fingerprint"].startswith("sha256:")
     assert record["upstream"]["params"] == 0 and record["task"]["version"] == "1"
     assert set(record["protocol"]["chosen"]) >= {"weight_decay", "solver", "iterations", "valid_score"}
     assert set(record["timing"]) >= {"embed_s", "probe_s", "clips_per_s"}

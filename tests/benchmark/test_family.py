@@ -168,7 +168,7 @@ def test_a_family_added_to_family_py_alone_is_loaded_checked_and_probed(tmp_path
     settings = RunSettings(progress=False)
     ctx = RunContext(load_upstream("logmel"), task, task.load(), settings, cache=EmbeddingCache(tmp_path / "cache"))
     ((_, roles),) = task.runs()
-    metrics, _ = linear.run(ctx, roles, 0)
+    metrics, _, _ = linear.run(ctx, roles, 0)
     assert set(metrics) == {"accuracy"} and metrics["accuracy"] > 0.5  # three separable tones; chance is 1/3
     with pytest.raises(ProtocolError, match="does not apply to task 'moods' \\(family 'emotion'\\); it handles"):
         Protocol("knn").check(task)
@@ -208,8 +208,8 @@ def test_a_protocol_reads_from_the_cache_exactly_what_it_needs(family_tasks, tmp
 
     ctx.embeddings = spy
     for _, roles in task.runs():
-        metrics, _ = proto.run(ctx, roles, 0)
-        assert metrics
+        metrics, _, items = proto.run(ctx, roles, 0)
+        assert metrics and len(items) > 0
     needs = proto.needs(task, settings)
     assert set(read) == set(needs) and len(needs) == len(set(needs))
     assert (needs == ()) == proto.encodes

@@ -5,23 +5,26 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 import benchmark.record as record_module
 from benchmark import evaluate
 from benchmark.errors import EarbenchError
-from benchmark.record import SCHEMA, Record, RecordError
+from benchmark.record import SCHEMA, UNKNOWN_DIGEST, Record, RecordError
 from benchmark.run.plan import plan_suite
 from benchmark.settings import RunSettings
 from tests.support.records import write_record
+
+COMMITTED = Path(__file__).parents[2] / "leaderboard" / "results"
 
 
 @pytest.fixture
 def written(tmp_path, tone_task):
     """A record that a run wrote, the file it wrote, and what evaluate() returned for it."""
     (returned,) = evaluate("logmel", [tone_task], results=tmp_path / "results", train_fraction=0.5,
-                           options={"c": [1, 2]}, progress=False)
+                           options={"max_epochs": 40}, progress=False)
     (path,) = (tmp_path / "results").rglob("*.json")
     return path, returned
 
@@ -31,39 +34,43 @@ def test_a_written_record_reads_back_as_itself_at_its_own_path(written, tmp_path
     on_disk = json.loads(path.read_text())
     record = Record.read(path)
     assert record.to_json() == on_disk == returned
-    assert list(record.to_json()) == ["schema", "upstream", "task", "protocol", "seed", "fold", "metrics",
-                                      "main_metric", "timing", "env", "date"]
+    assert list(record.to_json())[:12] == ["schema", "upstream", "task", "protocol", "seed", "fold", "metrics",
+                                           "main_metric", "timing", "env", "date", "command"]
     assert Record.from_json(record.to_json()) == record
     assert record.path(tmp_path / "results") == path
     assert path.parent.name == f"{record.variant}-layer_last-mean" and path.name == "seed0.json"
     assert record.variant.startswith("linear-frac_0.5-opt_") and record.label == "linear frac=0.5"
-    assert record.protocol["options"] == {"c": [1, 2]} and record.protocol["train_fraction"] == 0.5
+    assert record.protocol["options"] == {"max_epochs": 40} and record.protocol["train_fraction"] == 0.5
+    assert record.schema == SCHEMA == 2 and record.task["digest"].startswith("blake2b:")
     assert record.score == on_disk["metrics"][on_disk["main_metric"]]
 
 
 def test_to_json_is_a_copy(written):
     record = Record.read(written[0])
-    record.to_json()["protocol"]["options"]["c"].append(3)
-    assert record.protocol["options"] == {"c": [1, 2]}
+    record.to_json()["protocol"]["options"]["max_epochs"] = 1
+    assert record.protocol["options"] == {"max_epochs": 40}
 
 
-def test_same_run_needs_the_same_weights_task_version_and_settings(written):
+def test_same_run_needs_the_same_weights_task_version_data_and_settings(written):
     record = Record.read(written[0])
-    settings = RunSettings(train_fraction=0.5, options={"c": [1, 2]})
-    fingerprint, version = record.upstream["fingerprint"], record.task["version"]
-    assert record.same_run(fingerprint, version, settings.identity())
-    assert not record.same_run("sha256:other", version, settings.identity())
-    assert not record.same_run(fingerprint, version + "1", settings.identity())
-    for other in (RunSettings(train_fraction=0.5), RunSettings(options={"c": [1, 2]}),
-                  RunSettings(train_fraction=0.5, options={"c": [1, 2]}, layer=0),
-                  RunSettings(train_fraction=0.5, options={"c": [1, 2]}, protocol="mlp")):
-        assert not record.same_run(fingerprint, version, other.identity())
+    settings = RunSettings(train_fraction=0.5, options={"max_epochs": 40}, pooling="mean")
+    fingerprint, version, digest = record.upstream["fingerprint"], record.task["version"], record.task["digest"]
+    assert record.same_run(fingerprint, version, digest, settings.identity())
+    assert not record.same_run("sha256:other", version, digest, settings.identity())
+    assert not record.same_run(fingerprint, version + "1", digest, settings.identity())
+    assert not record.same_run(fingerprint, version, "blake2b:other", settings.identity())
+    assert record.mismatch(fingerprint, version, "blake2b:other", settings.identity()) == \
+        "the task's data (manifests or audio) changed"
+    for other in (RunSettings(train_fraction=0.5), RunSettings(options={"max_epochs": 40}),
+                  RunSettings(train_fraction=0.5, options={"max_epochs": 40}, layer=0),
+                  RunSettings(train_fraction=0.5, options={"max_epochs": 40}, protocol="mlp")):
+        assert not record.same_run(fingerprint, version, digest, other.identity())
 
 
 def test_the_planner_reuses_only_the_same_run(written, tmp_path, tone_task):
     results = tmp_path / "results"
     same = plan_suite(["logmel"], [tone_task], RunSettings(results=results, train_fraction=0.5,
-                                                            options={"c": [1, 2]}, progress=False))
+                                                            options={"max_epochs": 40}, progress=False))
     assert same.jobs == [] and [r.to_json() for r in same.reused.values()] == [written[1]]
     # the record at the path, but from other weights: planned again, not reused
     path, _ = written
@@ -71,14 +78,14 @@ def test_the_planner_reuses_only_the_same_run(written, tmp_path, tone_task):
     data["upstream"]["fingerprint"] = "sha256:elsewhere"
     path.write_text(json.dumps(data))
     again = plan_suite(["logmel"], [tone_task], RunSettings(results=results, train_fraction=0.5,
-                                                             options={"c": [1, 2]}, progress=False))
+                                                             options={"max_epochs": 40}, progress=False))
     assert [j.kind for j in again.jobs] == ["probe"] and again.reused == {}
 
 
 def test_a_broken_record_in_the_way_of_a_run_is_one_error_naming_it(written, tmp_path, tone_task):
     path, _ = written
     path.write_text('{"schema": 1, "upst')
-    settings = RunSettings(results=tmp_path / "results", train_fraction=0.5, options={"c": [1, 2]}, progress=False)
+    settings = RunSettings(results=tmp_path / "results", train_fraction=0.5, options={"max_epochs": 40}, progress=False)
     with pytest.raises(RecordError, match="truncated JSON.*pass --rerun to replace it") as err:
         plan_suite(["logmel"], [tone_task], settings)
     assert str(path) in str(err.value)
@@ -134,30 +141,44 @@ def test_optional_fields_may_be_missing_or_malformed(tmp_path):
     assert "layer_weights" in record.ignored()[0]
 
 
-@pytest.fixture
-def schema_two(monkeypatch):
-    """As if the current schema were 2, and a schema-1 record became one by noting, in its
-    task, the version it came from (a change a test can see)."""
-    def one_to_two(data: dict) -> dict:
-        return {**data, "task": {**data["task"], "migrated_from": data["schema"]}}
-    monkeypatch.setattr(record_module, "SCHEMA", 2)
-    monkeypatch.setitem(record_module.MIGRATIONS, 1, one_to_two)
-
-
-def test_an_older_record_is_migrated_when_read(tmp_path, schema_two):
+def test_a_schema_1_record_is_migrated_with_its_digest_unknown(tmp_path):
     path = write_record(tmp_path, "m", "kws", 0.5)
-    assert json.loads(path.read_text())["schema"] == 1
+    on_disk = json.loads(path.read_text())
+    assert on_disk["schema"] == 1 and "digest" not in on_disk["task"]
     record = Record.read(path)
-    assert record.schema == 2 and record.task["migrated_from"] == 1 and record.score == 0.5
-    assert json.loads(path.read_text())["schema"] == 1  # reading never rewrites the file
+    assert record.schema == 2 and record.task == {**on_disk["task"], "digest": UNKNOWN_DIGEST}
+    assert record.command is None and record.score == 0.5
+    migrated = record.to_json()
+    assert {k: v for k, v in migrated.items() if k not in ("schema", "task", "command")} == \
+        {k: v for k, v in on_disk.items() if k not in ("schema", "task")}
+    assert json.loads(path.read_text()) == on_disk  # reading never rewrites the file
+    fingerprint, version = on_disk["upstream"]["fingerprint"], on_disk["task"]["version"]
+    for digest in ("blake2b:0123", UNKNOWN_DIGEST):  # unknown equals no digest, not even itself
+        assert record.mismatch(fingerprint, version, digest, {}) == \
+            "written before records were keyed on the task's data (schema 1)"
 
 
-def test_a_schema_without_a_migration_is_refused_by_name(tmp_path, schema_two):
+def test_a_schema_without_a_migration_is_refused_by_name(tmp_path):
     path = write_record(tmp_path, "m", "kws", 0.5)
     path.write_text(path.read_text().replace('"schema": 1', '"schema": 0'))
     with pytest.raises(RecordError, match=r"schema 0 is older than any this earbench reads \(it migrates 1 to 2\)"):
         Record.read(path)
 
 
-def test_every_record_today_is_the_current_schema():
-    assert SCHEMA == 1 and record_module.MIGRATIONS == {}
+def test_every_schema_before_the_current_one_has_a_migration():
+    assert SCHEMA == 2 and sorted(record_module.MIGRATIONS) == list(range(1, SCHEMA))
+
+
+def test_the_committed_records_read_through_the_migration_unchanged_but_for_the_digest():
+    """Every record of the committed leaderboard is schema 1: it reads as schema 2 with its
+    digest unknown (so a rerun recomputes it) and every field it had as it was."""
+    paths = sorted(COMMITTED.rglob("*.json"))
+    assert len(paths) > 100
+    for path in paths:
+        on_disk = json.loads(path.read_text())
+        record = Record.read(path)
+        assert on_disk["schema"] == 1 and record.schema == SCHEMA == 2, path
+        assert record.task == {**on_disk["task"], "digest": UNKNOWN_DIGEST}, path
+        assert {k: v for k, v in record.to_json().items() if k in on_disk and k not in ("schema", "task")} == \
+            {k: v for k, v in on_disk.items() if k not in ("schema", "task")}, path
+        assert record.path(COMMITTED) == path

@@ -23,7 +23,7 @@ def test_the_layer_is_parsed_once_into_its_normal_form(given, layer):
     ({"layer": "top"}, "--layer must be 'last', 'weighted' or an integer, got 'top'"),
     ({"layer": 1.5}, "--layer must be 'last', 'weighted' or an integer, got 1.5"),
     ({"layer": True}, "--layer must be 'last', 'weighted' or an integer, got True"),
-    ({"pooling": "median"}, "--pooling must be one of mean, max, cls, attention, got 'median'"),
+    ({"pooling": "median"}, "--pooling must be one of mean, max, cls, scene, attention, got 'median'"),
     ({"train_fraction": 0.0}, "--train-fraction must be in (0, 1], got 0.0"),
     ({"train_fraction": 1.5}, "--train-fraction must be in (0, 1], got 1.5"),
     ({"train_fraction": "0.5"}, "--train-fraction must be in (0, 1], got '0.5'"),
@@ -42,7 +42,8 @@ def test_bad_settings_are_one_clear_error(kwargs, message):
 def test_identity_is_what_records_carry_and_prompts_join_the_options(tmp_path):
     settings = RunSettings(protocol="zeroshot", options={"k": 1}, prompts=("a {label}",), train_fraction=1,
                            results=tmp_path / "." / "r")
-    assert settings.identity() == {"name": "zeroshot", "layer": "last", "pooling": "mean", "train_fraction": 1.0,
+    # pooling None: each (upstream, task) pairing's default, resolved by its run context
+    assert settings.identity() == {"name": "zeroshot", "layer": "last", "pooling": None, "train_fraction": 1.0,
                                    "options": {"k": 1, "prompts": ["a {label}"]}}
     assert type(settings.train_fraction) is float
     assert settings.results == (tmp_path / "r").resolve() and settings.results.is_absolute()

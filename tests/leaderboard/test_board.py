@@ -11,18 +11,40 @@ import pytest
 from leaderboard.board import build_from
 from leaderboard.direction import direction
 from leaderboard.domains import task_domain
-from tests.support.records import write_record, write_runs
+from scipy.stats import bootstrap
+
+from benchmark.scoring.bootstrap import N_BOOT, items_digest, rng_for
+from tests.support.records import correct_clips, write_record, write_runs
 
 T975 = {2: 4.302652729911275, 3: 3.182446305284263}  # Student t 0.975 quantiles by dof (tables)
 
 
-def test_cell_is_mean_and_student_t_interval(tmp_path):
+def test_a_cell_without_item_outputs_falls_back_to_a_student_t_interval_over_seeds(tmp_path):
     write_runs(tmp_path, "logmel", "kws", [0.60, 0.64, 0.68])
+    write_record(tmp_path, "one", "kws", 0.6)
     board = build_from(tmp_path)
     cell = board.cells.loc[("logmel", "kws")]
-    sd = 0.04  # sample std of 0.60, 0.64, 0.68
-    assert cell["mean"] == pytest.approx(0.64) and cell["n"] == 3
-    assert cell["ci95"] == pytest.approx(T975[2] * sd / math.sqrt(3))
+    half = T975[2] * 0.04 / math.sqrt(3)  # 0.04: sample std of 0.60, 0.64, 0.68
+    assert cell["mean"] == pytest.approx(0.64) and cell["n"] == 3 and cell["interval"] == "seeds"
+    assert (cell["lo"], cell["hi"]) == pytest.approx((0.64 - half, 0.64 + half))
+    assert board.cells.loc[("one", "kws"), "interval"] == "none" and math.isnan(board.cells.loc[("one", "kws"), "lo"])
+
+
+def test_a_cell_with_item_outputs_has_the_item_bootstrap_interval(tmp_path):
+    right = [1] * 30 + [0] * 20
+    write_record(tmp_path, "logmel", "kws", 0.6, outputs=correct_clips(right))
+    cell = build_from(tmp_path).cells.loc[("logmel", "kws")]
+    ref = bootstrap((np.array(right, float),), np.mean, n_resamples=N_BOOT, method="percentile",
+                    rng=rng_for(0, "kws", None, items_digest(correct_clips(right)))).confidence_interval
+    assert cell["interval"] == "items" and (cell["lo"], cell["hi"]) == pytest.approx((ref.low, ref.high), abs=1e-12)
+
+
+def test_deterministic_heads_get_an_item_interval_not_zero_width(tmp_path):
+    """Three seeds that predict alike (an L-BFGS head on fixed features) used to read ± 0.0000."""
+    for seed in range(3):
+        write_record(tmp_path, "logmel", "kws", 0.4, seed=seed, outputs=correct_clips([1, 1, 0, 0, 0]))
+    cell = build_from(tmp_path).cells.loc[("logmel", "kws")]
+    assert cell["interval"] == "items" and cell["lo"] <= 0.2 and cell["hi"] >= 0.6
 
 
 def test_k_fold_cells_pool_seeds_and_folds(tmp_path):
@@ -32,7 +54,7 @@ def test_k_fold_cells_pool_seeds_and_folds(tmp_path):
     cell = build_from(tmp_path).cells.loc[("logmel", "esc")]
     values = np.array(list(scores.values()))
     assert cell["n"] == 4 and cell["mean"] == pytest.approx(values.mean())
-    assert cell["ci95"] == pytest.approx(T975[3] * values.std(ddof=1) / 2)
+    assert cell["hi"] - cell["mean"] == pytest.approx(T975[3] * values.std(ddof=1) / 2)
 
 
 def test_normalised_score_both_directions_overall_and_domains(tmp_path):
@@ -97,6 +119,20 @@ def test_rank_intervals_separate_clear_gaps_and_not_close_calls(tmp_path):
     assert e.loc["close-a", "rank_lo"] == 1 and e.loc["close-a", "rank_hi"] == 2
     assert e.loc["close-a", "not_separable_from"] == ["close-b"] and e.loc["logmel", "not_separable_from"] == []
     assert build_from(tmp_path).entries.equals(e)  # fixed bootstrap seed: reproducible
+
+
+def test_rank_intervals_come_from_the_item_bootstrap(tmp_path):
+    """Two entries 2/5 against 0/5 (one run each) are not separable; 45/50 against 5/50 are."""
+    write_record(tmp_path, "logmel", "tiny", 0.0, outputs=correct_clips([0, 0, 0, 0, 0]))
+    write_record(tmp_path, "random-cnn", "tiny", 0.4, outputs=correct_clips([1, 1, 0, 0, 0]))
+    e = build_from(tmp_path).entries
+    # in 8% of the replicates ((3/5)**5) random-cnn draws none of its two hits and ties logmel for rank 1
+    assert e.loc["random-cnn", "rank"] == 1 and (e.loc["logmel", "rank_lo"], e.loc["logmel", "rank_hi"]) == (1, 2)
+    assert e.loc["random-cnn", "not_separable_from"] == ["logmel"]
+    write_record(tmp_path, "logmel", "big", 0.1, outputs=correct_clips([1] * 5 + [0] * 45, "b"))
+    write_record(tmp_path, "random-cnn", "big", 0.9, outputs=correct_clips([1] * 45 + [0] * 5, "b"))
+    e = build_from(tmp_path, tasks=["big"]).entries
+    assert (e.loc["random-cnn", "rank_lo"], e.loc["random-cnn", "rank_hi"]) == (1, 1)
 
 
 def test_single_runs_give_point_rank_intervals(tmp_path):

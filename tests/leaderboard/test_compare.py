@@ -1,16 +1,19 @@
-"""`earbench compare`: paired differences over matched seeds/folds, CI, p-values, verdicts."""
+"""`earbench compare`: tests over test items (paired bootstrap, exact McNemar), never "better" otherwise."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.stats import t as student_t
+from scipy.stats import bootstrap
+from statsmodels.stats.contingency_tables import mcnemar
 
 from benchmark.errors import EarbenchError
+from benchmark.scoring.bootstrap import N_BOOT, items_digest, rng_for
+from benchmark.scoring.items import ItemOutputs
 from benchmark.task import SUITES
-from tests.support.helpers import run_cli
-from leaderboard.compare import compare, sign_flip_p
+from leaderboard.compare import compare
 from leaderboard.records import read_records
-from tests.support.records import write_record, write_runs
+from tests.support.helpers import run_cli
+from tests.support.records import correct_clips, write_record, write_runs
 
 A = [0.70, 0.74, 0.78, 0.72]
 B = [0.60, 0.66, 0.70, 0.61]
@@ -20,66 +23,84 @@ def frame(root):
     return read_records(root)[0]
 
 
-def test_paired_difference_ci_and_p_values(tmp_path):
+def clips_run(root, model, task, correct, **kw):
+    write_record(root, model, task, float(np.mean(correct)), outputs=correct_clips(correct), **kw)
+
+
+def test_two_of_five_against_none_is_not_separable(tmp_path):
+    clips_run(tmp_path, "random-cnn", "tiny", [1, 1, 0, 0, 0])
+    clips_run(tmp_path, "logmel", "tiny", [0, 0, 0, 0, 0])
+    [c] = compare(frame(tmp_path), "random-cnn", "logmel")
+    assert c.winner is None and c.items == 5 and c.p_mcnemar == pytest.approx(0.5)
+    assert c.verdict.startswith("not separable (accuracy 0.4000 vs 0.0000, diff +0.4000")
+    assert "exact McNemar p = 0.5" in c.verdict
+
+
+def test_a_clear_difference_is_better_and_matches_scipy_and_statsmodels(tmp_path):
+    rng = np.random.default_rng(0)
+    right_a = (rng.random(60) < 0.9).astype(int)
+    right_b = right_a * (rng.random(60) < 0.3)
+    clips_run(tmp_path, "a", "kws", list(right_a))
+    clips_run(tmp_path, "b", "kws", list(right_b))
+    [c] = compare(frame(tmp_path), "a", "b")
+    assert c.winner == "A" and c.verdict.startswith("a better (accuracy")
+    b, n = int((right_a & ~right_b.astype(bool)).sum()), int((~right_a.astype(bool) & right_b.astype(bool)).sum())
+    assert c.p_mcnemar == pytest.approx(mcnemar([[0, b], [n, 0]], exact=True).pvalue, abs=1e-15)
+    d = (right_a - right_b).astype(float)
+    ref = bootstrap((d,), np.mean, n_resamples=N_BOOT, method="percentile",
+                    rng=rng_for(0, "kws", None, items_digest(correct_clips(list(right_a))))).confidence_interval
+    assert c.ci == pytest.approx((ref.low, ref.high), abs=1e-12) and c.diff == pytest.approx(d.mean())
+
+
+def test_lower_is_better_metric_over_files(tmp_path):
+    def asr(edits):
+        n = len(edits)
+        return ItemOutputs("transcripts", {"id": np.array([f"u{i}.wav" for i in range(n)]), "word_edits": edits,
+                                           "words": np.full(n, 10), "char_edits": edits, "chars": np.full(n, 10)})
+    good, bad = np.zeros(40, int), np.full(40, 5)
+    write_record(tmp_path, "a", "asr", 0.0, metric="wer", family="asr", outputs=asr(good))
+    write_record(tmp_path, "b", "asr", 0.5, metric="wer", family="asr", outputs=asr(bad))
+    [c] = compare(frame(tmp_path), "a", "b")
+    assert c.diff == pytest.approx(-0.5) and c.winner == "A" and c.p_mcnemar is None
+    [c] = compare(frame(tmp_path), "b", "a")
+    assert c.winner == "B" and c.verdict.startswith("a better (wer")
+
+
+def test_seeds_and_folds_are_combined(tmp_path):
+    for seed in range(2):
+        for fold in ("1", "2"):
+            right = [1] * 18 + [0] * 2
+            clips_run(tmp_path, "a", "esc", right, seed=seed, fold=fold)
+            clips_run(tmp_path, "b", "esc", right[::-1][:2] + [0] * 18, seed=seed, fold=fold)
+    [c] = compare(frame(tmp_path), "a", "b")
+    assert c.n == 8 and c.items == 40 and c.winner == "A"  # items of one seed, both folds
+
+
+def test_records_without_item_outputs_are_never_called_better(tmp_path):
     write_runs(tmp_path, "a", "kws", A)
     write_runs(tmp_path, "b", "kws", B)
     [c] = compare(frame(tmp_path), "a", "b")
-    d = np.array(A) - np.array(B)  # 0.10, 0.08, 0.08, 0.11
-    t_stat = d.mean() / (d.std(ddof=1) / 2)
-    assert c.n == 4 and c.diff == pytest.approx(0.0925)
-    assert c.p == pytest.approx(2 * student_t.sf(t_stat, 3))
-    assert c.p_flip == pytest.approx(2 / 16)  # all four differences positive: 2 of 2**4 sign patterns
-    assert d.min() <= c.ci[0] < c.diff < c.ci[1] <= d.max()
-    assert c.winner == "A" and c.verdict.startswith("a better (accuracy 0.7350 vs 0.6425, diff +0.0925")
-    assert "sign-flip test cannot confirm it with 4 runs" in c.verdict
+    assert c.winner is None and c.n == 4 and c.diff == pytest.approx(0.0925)
+    assert c.verdict.startswith("not separable: a and b's records hold no per-item outputs")
+    clips_run(tmp_path, "c", "kws", [1, 1, 1])
+    [c] = compare(frame(tmp_path), "c", "b")
+    assert c.winner is None and "b's records hold no per-item outputs" in c.verdict
 
 
-def test_sign_flip_p_by_hand():
-    # d = 1, -1, 2: |sum| over the 8 sign patterns is 2, 4, 0, 2, 2, 0, 4, 2; observed 2 -> 6/8
-    assert sign_flip_p(np.array([1.0, -1.0, 2.0]), np.random.default_rng(0)) == pytest.approx(0.75)
-    assert sign_flip_p(np.zeros(3), np.random.default_rng(0)) == 1.0
-
-
-def test_only_matched_runs_are_paired(tmp_path):
-    for seed, score in zip(range(4), A):
-        write_record(tmp_path, "a", "kws", score, seed=seed)
-    for seed, score in zip(range(1, 5), B):
-        write_record(tmp_path, "b", "kws", score, seed=seed)
+def test_different_test_items_are_not_compared(tmp_path):
+    clips_run(tmp_path, "a", "kws", [1, 1, 1])
+    write_record(tmp_path, "b", "kws", 0.0, outputs=correct_clips([0, 0, 0], prefix="other"))
     [c] = compare(frame(tmp_path), "a", "b")
-    assert c.n == 3  # seeds 1, 2, 3
-    assert c.mean_a == pytest.approx(np.mean(A[1:])) and c.mean_b == pytest.approx(np.mean(B[:3]))
+    assert c.verdict.startswith("not compared: a and b predicted different test items")
 
 
-def test_folds_are_matched_too(tmp_path):
-    for fold, (x, y) in enumerate(zip(A, B)):
-        write_record(tmp_path, "a", "esc", x, seed=0, fold=str(fold))
-        write_record(tmp_path, "b", "esc", y, seed=0, fold=str(fold))
-    assert compare(frame(tmp_path), "a", "b")[0].n == 4
-
-
-def test_lower_is_better_metric(tmp_path):
-    write_runs(tmp_path, "a", "asr", [0.20, 0.22, 0.21, 0.19], metric="wer", family="asr")
-    write_runs(tmp_path, "b", "asr", [0.30, 0.33, 0.29, 0.31], metric="wer", family="asr")
-    [c] = compare(frame(tmp_path), "a", "b")
-    assert c.diff < 0 and c.winner == "A" and c.verdict.startswith("a better (wer")
-    [c] = compare(frame(tmp_path), "b", "a")
-    assert c.winner == "B" and c.verdict.startswith("a better")
-
-
-def test_no_difference_and_not_compared(tmp_path):
-    write_runs(tmp_path, "a", "kws", [0.70, 0.60, 0.75])
-    write_runs(tmp_path, "b", "kws", [0.65, 0.68, 0.70])
+def test_not_compared(tmp_path):
     write_record(tmp_path, "a", "only-a", 0.5)
     write_record(tmp_path, "a", "unmatched", 0.5, seed=0)
     write_record(tmp_path, "b", "unmatched", 0.5, seed=7)
-    write_record(tmp_path, "a", "one", 0.5)
-    write_record(tmp_path, "b", "one", 0.4)
     by_task = {c.task: c for c in compare(frame(tmp_path), "a", "b")}
-    assert by_task["kws"].winner is None and by_task["kws"].verdict.startswith("no significant difference")
     assert by_task["only-a"].verdict == "not compared: only a has records"
     assert by_task["unmatched"].verdict == "not compared: no matched seeds/folds (a: seed 0; b: seed 7)"
-    one = by_task["one"]
-    assert one.p is None and one.winner is None and "run more seeds" in one.verdict
 
 
 def test_names_resolve_to_entries(tmp_path):
@@ -96,8 +117,8 @@ def test_names_resolve_to_entries(tmp_path):
 
 def test_compare_cli_with_a_suite(tmp_path, capsys):
     SUITES.register("lb-compare-suite", ["kws", "missing-task"])
-    write_runs(tmp_path, "a", "kws", A)
-    write_runs(tmp_path, "b", "kws", B)
+    clips_run(tmp_path, "a", "kws", [1] * 30)
+    clips_run(tmp_path, "b", "kws", [0] * 30)
     write_runs(tmp_path, "a", "outside", A)
     write_runs(tmp_path, "b", "outside", B)
     code, out, _ = run_cli(capsys, "compare", "a", "b", "--results", str(tmp_path), "--suite", "lb-compare-suite")
@@ -105,7 +126,7 @@ def test_compare_cli_with_a_suite(tmp_path, capsys):
     assert code == 0 and len(lines) == 3 and "outside" not in out
     assert lines[0].startswith("kws") and "a better" in lines[0]
     assert lines[1].startswith("missing-task") and "not compared: neither has records" in lines[1]
-    assert lines[2].startswith("a better on 1, b better on 0, no significant difference on 0 of 1 compared task(s)")
+    assert lines[2].startswith("a better on 1, b better on 0, not separable on 0 of 1 compared task(s)")
 
 
 def test_compare_cli_errors_are_one_line(tmp_path, capsys):

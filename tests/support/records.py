@@ -4,12 +4,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+
+from benchmark.record import Record
+from benchmark.scoring.items import ItemOutputs
+
 
 def write_record(root: Path, model: str, task: str, score: float, *, seed: int | None = 0, fold: str | None = None,
                  metric: str = "accuracy", family: str = "classification", protocol: str = "linear",
                  layer: str | int = "last", pooling: str = "mean", params: int = 0, clips_per_s: float | None = 100.0,
-                 date: str = "2026-01-02T00:00:00Z", name: str | None = None, **extra) -> Path:
-    """One result record as `benchmark.run.evaluate` writes it (schema 1), at the same path."""
+                 date: str = "2026-01-02T00:00:00Z", name: str | None = None, outputs: ItemOutputs | None = None,
+                 **extra) -> Path:
+    """One result record as `benchmark.run.evaluate` writes it (schema 1), at the same path;
+    with `outputs`, its per-item outputs beside it (`Record.write`)."""
     record = {"schema": 1,
               "upstream": {"name": model, "fingerprint": f"sha256:{model}", "params": params, "sample_rate": 16000,
                            "hop_ms": 10.0, "source": model},
@@ -27,7 +34,16 @@ def write_record(root: Path, model: str, task: str, score: float, *, seed: int |
     path = root / model / task / f"{protocol}-layer_{layer}-{pooling}" / leaf
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record))
+    if outputs is not None:
+        Record.read(path).write(path, outputs)
     return path
+
+
+def correct_clips(correct: list[int], prefix: str = "clip") -> ItemOutputs:
+    """Classification outputs of a run that got `correct[i]` (1 or 0) of clip i right."""
+    n = len(correct)
+    return ItemOutputs("clips", {"id": np.array([f"{prefix}{i}.wav" for i in range(n)]), "truth": np.zeros(n, int),
+                                 "prediction": 1 - np.asarray(correct, int)})
 
 
 def write_runs(root: Path, model: str, task: str, scores: list[float], **kw) -> None:

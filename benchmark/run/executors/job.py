@@ -11,7 +11,9 @@ from typing import Callable
 import torch
 
 from benchmark.errors import EarbenchError
+from benchmark.features.extract import ForwardError
 from benchmark.protocols import RunContext
+from benchmark.run.executors.claim import claim, written_meanwhile
 from benchmark.run.executors.report import JobResult
 from benchmark.run.plan import Job
 from benchmark.run.probe import run_probe
@@ -37,10 +39,13 @@ def run_job(job: Job, context: Callable[[], RunContext], extract_s: float = 0.0)
                 ctx.embeddings(split, pooling)
             record = None
         else:
-            record = run_probe(ctx, job.roles or {}, int(job.seed or 0), job.fold, job.record,
-                               extra_embed_s=extract_s if job.claims_extract_s else 0.0)
+            with claim(job):  # a run sharing the results folder may be on this very probe
+                record = written_meanwhile(job, ctx) or run_probe(
+                    ctx, job.roles or {}, int(job.seed or 0), job.fold, job.record,
+                    extra_embed_s=extract_s if job.claims_extract_s else 0.0)
     except Exception as err:  # noqa: BLE001 - reported by the scheduler, which may retry
         return JobResult(job, False, time.perf_counter() - start, error=str(err) or type(err).__name__,
-                         trace=traceback.format_exc(), harness_error=isinstance(err, EarbenchError),
+                         trace=traceback.format_exc(),
+                         harness_error=isinstance(err, EarbenchError) and not isinstance(err, ForwardError),
                          worker=worker, exception=err)
     return JobResult(job, True, time.perf_counter() - start, record=record, worker=worker)

@@ -11,7 +11,7 @@ from tests.support.tone_task import write_tone_task
 from tests.support.family_tasks import write_pitch_task, write_tagging_task
 from models.baselines import LogMel
 
-FAST = {"max_epochs": 200, "patience": 20, "hidden": 64}
+FAST = {"max_epochs": 200, "patience": 20}  # bounds the heads trained with Adam (attention pooling)
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ def tasks(tmp_path_factory):
     ({"protocol": "bilstm"}, "protocol 'bilstm' does not apply to task 'tones' (family 'classification'); it handles: asr"),
     ({"protocol": "knn", "layer": "weighted"}, "--layer weighted needs a trained head; protocol 'knn' trains nothing"),
     ({"protocol": "qbe", "pooling": "attention"}, "protocol 'qbe' cannot use --pooling attention"),
-    ({"pooling": "median"}, "--pooling must be one of mean, max, cls, attention"),
+    ({"pooling": "median"}, "--pooling must be one of mean, max, cls, scene, attention"),
     ({"layer": "top"}, "--layer must be 'last', 'weighted' or an integer, got 'top'"),
     ({"pooling": "cls"}, "--pooling cls needs an upstream whose first frame is a CLS token"),
     ({"train_fraction": 0.0}, "--train-fraction must be in (0, 1], got 0.0"),

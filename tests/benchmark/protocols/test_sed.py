@@ -60,8 +60,8 @@ def sed_task(tmp_path_factory):
 
 @pytest.mark.parametrize("protocol", ["linear", "knn"])
 def test_frame_head_detects_tone_events(sed_task, protocol):
-    (record,) = evaluate("logmel", [sed_task], protocol=protocol, options={"max_epochs": 150, "patience": 20},
-                         progress=False)
+    options = {"max_epochs": 150, "patience": 20} if protocol == "linear" else {}  # knn trains nothing
+    (record,) = evaluate("logmel", [sed_task], protocol=protocol, options=options, progress=False)
     metrics, chosen = record["metrics"], record["protocol"]["chosen"]
     assert metrics["event_onset_200ms_fms"] >= 0.8 and metrics["segment_1s_er"] <= 0.4
     assert 0.3 <= metrics["psds1"] <= 1.0

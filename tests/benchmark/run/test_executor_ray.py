@@ -39,8 +39,8 @@ def get_timestamp_embeddings(audio, model):
     return torch.zeros(audio.shape[0], frames, 4), torch.arange(frames)[None].repeat(audio.shape[0], 1) * 10.0
 
 
-def get_scene_embeddings(audio, model):
-    return torch.zeros(audio.shape[0], 4)
+def get_scene_embeddings(audio, model):  # what clip tasks read: it fails the same way
+    return get_timestamp_embeddings(audio, model)[0].mean(1)
 '''
 
 

@@ -1,5 +1,6 @@
 """A HEAR 2021 module written here, loaded as `hear:MODULE`, checked and evaluated; the kit's
-scene embeddings, checked on the repository's port of hearbaseline."""
+scene embeddings, checked on the repository's port of hearbaseline, are what clip tasks read
+by default, and frame tasks read the timestamp embeddings."""
 import importlib
 import sys
 import textwrap
@@ -11,12 +12,18 @@ import soundfile as sf
 import torch
 
 from benchmark import evaluate
-from benchmark.errors import UpstreamError
+from benchmark.errors import ProtocolError, UpstreamError
 from benchmark.features.cache import EmbeddingCache
 from benchmark.features.extract import extract
+from benchmark.protocols import RunContext
+from benchmark.run.plan import plan_suite
+from benchmark.settings import RunSettings
+from benchmark.sources.load import load_task
 from benchmark.upstream import fingerprint, load_upstream
 from benchmark.upstreams.check import check_upstream, synthetic_batch
 from benchmark.upstreams.hear import SceneEmbeddings
+from tests.support.family_tasks import write_sed_task
+from tests.support.tone_task import write_tone_task
 
 MODULE = '''
 import torch
@@ -46,7 +53,8 @@ def get_timestamp_embeddings(audio, model):
 
 
 def get_scene_embeddings(audio, model):
-    return get_timestamp_embeddings(audio, model)[0].mean(1)
+    # the module's own: deliberately not the mean of its timestamp frames
+    return get_timestamp_embeddings(audio, model)[0].amax(1)
 '''
 
 
@@ -127,3 +135,63 @@ def test_scene_view_evaluates_a_clip_task(hear_module, tone_task):
     up = load_upstream(f"hear:{hear_module}")
     (record,) = evaluate(SceneEmbeddings(up), [tone_task], progress=False)
     assert record["upstream"]["name"] == f"hear:{hear_module}:scene" and record["metrics"]["accuracy"] > 0.5
+
+
+def context(upstream, task_root, **settings):
+    task = load_task(task_root)
+    return RunContext(upstream, task, task.load(), RunSettings(progress=False, **settings))
+
+
+def read_wave(path):
+    return torch.from_numpy(sf.read(path, dtype="float32")[0])[None]
+
+
+def test_clip_tasks_read_the_modules_scene_embeddings_by_default(hear_module, tone_task):
+    up = load_upstream(f"hear:{hear_module}")
+    ctx = context(up, tone_task)
+    assert ctx.settings.pooling == "scene" and ctx.settings.identity()["pooling"] == "scene"
+    features = ctx.clip_features(["test"])
+    paths = list(ctx.manifests["test"]["path"])
+    expected = np.stack([up.hear.get_scene_embeddings(read_wave(p), up.model)[0].detach().numpy() for p in paths])
+    np.testing.assert_allclose(features, expected, rtol=2e-3, atol=2e-3)  # the cache's float16
+    mean = context(up, tone_task, pooling="mean").clip_features(["test"])
+    assert np.abs(mean - expected).max() > 0.05  # mean pooling of the frames stays available, and differs
+    default, = evaluate(f"hear:{hear_module}", [tone_task], progress=False)
+    asked, = evaluate(f"hear:{hear_module}", [tone_task], pooling="mean", progress=False)
+    assert default["protocol"]["pooling"] == "scene" and asked["protocol"]["pooling"] == "mean"
+
+
+def test_a_warm_scene_cache_is_seen_by_the_planner(hear_module, tone_task):
+    evaluate(f"hear:{hear_module}", [tone_task], progress=False)
+    plan = plan_suite([f"hear:{hear_module}"], [tone_task], RunSettings(progress=False))
+    assert [job.kind for job in plan.jobs] == ["probe"] and [job.kind for job in plan.done] == ["extract"]
+
+
+def test_frame_tasks_read_the_timestamp_embeddings(hear_module, tmp_path):
+    sed = write_sed_task(tmp_path / "sed", n=8)
+    ctx = context(load_upstream(f"hear:{hear_module}"), sed)
+    assert ctx.settings.pooling == "mean"  # what frame-task records carried before: pooling is not used
+    data, offsets = ctx.frames(ctx.part(ctx.task.runs()[0][1], "test"))
+    assert data.shape[-1] == 32 and (np.diff(offsets) > 100).all()  # 10 ms frames of 2 s clips
+    with pytest.raises(ProtocolError, match="--pooling scene applies to clip tasks; 'sed' task"):
+        evaluate(f"hear:{hear_module}", [sed], pooling="scene", progress=False)
+
+
+def test_scene_pooling_needs_an_upstream_with_its_own_clip_embedding(tone_task):
+    with pytest.raises(ProtocolError, match="--pooling scene needs an upstream with its own clip embedding"):
+        evaluate("logmel", [tone_task], pooling="scene", progress=False)
+    assert context(load_upstream("logmel"), tone_task).settings.pooling == "mean"
+    # a protocol that runs the upstream itself takes no scene pooling: it keeps mean
+    assert context(load_upstream("logmel"), tone_task, protocol="finetune").settings.pooling == "mean"
+
+
+def test_the_kits_scene_embeddings_are_what_a_clip_task_probes(hear_naive, tmp_path):
+    """Parity on the embeddings themselves: the run context's features of a task at the module's
+    rate are the port's get_scene_embeddings of each clip, read alone and unpadded."""
+    up = load_upstream("hear:hear_naive")
+    ctx = context(up, write_tone_task(tmp_path / "tones44", rate=up.sample_rate))
+    paths = list(ctx.manifests["test"]["path"])
+    expected = np.stack([hear_naive.get_scene_embeddings(read_wave(p), up.model)[0].numpy() for p in paths])
+    features = ctx.clip_features(["test"])
+    assert features.shape == (len(paths), 4096) and ctx.settings.pooling == "scene"
+    np.testing.assert_allclose(features, expected, rtol=2e-3, atol=2e-3)

@@ -1,0 +1,53 @@
+"""Each cell's bootstrap over test items (`benchmark.scoring.bootstrap`), shared by the cells'
+intervals, the rank intervals and `compare`.
+
+A cell (entry, task) is resampled over items when every one of its runs has per-item
+outputs that recompute its metric; its replicates then use the item draws of its test
+set, which every other entry on the same test set shares (paired), and its own draws of
+seeds. A cell with a run lacking them (records written before the sidecars) has no item
+replicates and falls back to its seeds.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from benchmark.scoring import resampled
+from benchmark.scoring.bootstrap import N_BOOT, Run, fold_draws, replicates, rng_for
+
+#: how a cell's interval was made: over test items (and seeds), over seeds only, or none (one run, no items)
+ITEMS, SEEDS, NONE = "items", "seeds", "none"
+
+
+def item_runs(group: pd.DataFrame) -> list[Run] | None:
+    """The runs of one cell with their outputs, or None unless all of them recompute its metric."""
+    runs = []
+    for seed, fold, metric, items in zip(group["seed"], group["fold"], group["metric"], group["items"]):
+        if items is None or not resampled.supports(items, metric):
+            return None
+        runs.append(Run(None if pd.isna(seed) else int(seed), fold, items))
+    by_fold: dict = {}
+    for run in runs:  # the runs of one fold must have predicted the same test items
+        if not np.array_equal(by_fold.setdefault(run.fold, run.items.ids), run.items.ids):
+            return None
+    return runs
+
+
+def cell_replicates(group: pd.DataFrame, entry: str, task: str, n_boot: int = N_BOOT,
+                    seed: int = 0) -> np.ndarray | None:
+    """[n_boot] replicates of the cell's score over test items and seeds, or None (no item outputs)."""
+    runs = item_runs(group)
+    if runs is None:
+        return None
+    draws = fold_draws(runs, n_boot, seed, task)
+    return replicates(runs, group["metric"].iloc[0], draws, rng_for(seed, "seeds", entry, task))
+
+
+def all_replicates(frame: pd.DataFrame, n_boot: int = N_BOOT, seed: int = 0) -> dict[tuple[str, str], np.ndarray]:
+    """(entry, task) -> item replicates, for every cell that has them."""
+    out = {}
+    for (entry, task), group in frame.groupby(["entry", "task"], sort=True):
+        reps = cell_replicates(group, entry, task, n_boot, seed)
+        if reps is not None:
+            out[entry, task] = reps
+    return out
