@@ -176,7 +176,7 @@ def run(
         if not failed.harness_error and failed.trace:
             console.print(failed.trace, highlight=False, markup=False)
         failures.append(failed.job.id)
-    print_summary(report.records)
+    print_summary(report.records, results)
     out.print(f"{len(report.records)} record(s) in {results}/")
     if timings:
         console.print(report.breakdown(), highlight=False)
@@ -204,19 +204,38 @@ def parse_options(items: List[str]) -> dict:
     return options
 
 
-def print_summary(records: list["Record"]) -> None:
-    from benchmark.scoring.stats import summarise
-    groups: dict[tuple, list[float]] = defaultdict(list)
+def print_summary(records: list["Record"], results: Path | None) -> None:
+    """One row per (model, task, protocol): the mean over runs and its 95% interval, from a
+    bootstrap over test items (and seeds) where the records hold per-item outputs, else the
+    Student-t interval over seeds; `over` says which ("none": one run without them)."""
+    groups: dict[tuple, list["Record"]] = defaultdict(list)
     for r in records:
-        groups[r.model, r.task_name, r.label, r.main_metric].append(r.metrics[r.main_metric])
-    table = Table(title="results (mean ± 95% CI over seeds and folds)")
-    for column in ("model", "task", "protocol", "metric", "score", "std", "runs"):
+        groups[r.model, r.task_name, r.label, r.main_metric].append(r)
+    table = Table(title="results: mean over runs, 95% interval over test items (bootstrap) or seeds")
+    for column in ("model", "task", "protocol", "metric", "score", "95% interval", "over", "runs"):
         table.add_column(column)
-    for (model, task, protocol, metric), values in groups.items():
-        summary = summarise(values)
-        table.add_row(model, task, protocol, metric, str(summary),
-                      f"{summary.std:.4f}" if summary.n > 1 else "-", str(len(values)))
+    for (model, task, protocol, metric), group in groups.items():
+        mean = sum(r.metrics[metric] for r in group) / len(group)
+        interval, over = summary_interval(group, results)
+        table.add_row(model, task, protocol, metric, f"{mean:.4f}", interval, over, str(len(group)))
     out.print(table)
+
+
+def summary_interval(group: list["Record"], results: Path | None) -> tuple[str, str]:
+    """The interval of one summary row and what it covers (as the leaderboard computes it)."""
+    from benchmark.scoring import resampled
+    from benchmark.scoring.bootstrap import Run, percentile_interval, result_replicates
+    from benchmark.scoring.stats import summarise
+    first = group[0]
+    outputs = [r.outputs(r.path(results)) if results is not None else None for r in group]
+    if all(o is not None and resampled.supports(o, first.main_metric) for o in outputs):
+        runs = [Run(r.seed, r.fold, o) for r, o in zip(group, outputs)]
+        lo, hi = percentile_interval(result_replicates(runs, first.main_metric, first.task_name, first.label))
+        return f"[{lo:.4f}, {hi:.4f}]", "items+seeds" if len(group) > 1 else "items"
+    summary = summarise([r.metrics[first.main_metric] for r in group])
+    if summary.n < 2:
+        return "-", "none"
+    return f"± {summary.ci95:.4f}", "seeds (t)"
 
 
 def add_plugin_commands() -> None:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.scoring import resampled
-from benchmark.scoring.bootstrap import N_BOOT, Run, fold_draws, replicates, rng_for
+from benchmark.scoring.bootstrap import N_BOOT, Run, result_replicates
 
 #: how a cell's interval was made: over test items (and seeds), over seeds only, or none (one run, no items)
 ITEMS, SEEDS, NONE = "items", "seeds", "none"
@@ -39,8 +39,7 @@ def cell_replicates(group: pd.DataFrame, entry: str, task: str, n_boot: int = N_
     runs = item_runs(group)
     if runs is None:
         return None
-    draws = fold_draws(runs, n_boot, seed, task)
-    return replicates(runs, group["metric"].iloc[0], draws, rng_for(seed, "seeds", entry, task))
+    return result_replicates(runs, group["metric"].iloc[0], task, entry, n_boot, seed)
 
 
 def all_replicates(frame: pd.DataFrame, n_boot: int = N_BOOT, seed: int = 0) -> dict[tuple[str, str], np.ndarray]:

@@ -124,3 +124,9 @@ def replicates(runs: Sequence[Run], metric: str, draws: dict[str | None, np.ndar
         total = fold_value if total is None else total + fold_value
     return total / len(folds)
 
+
+def result_replicates(runs: Sequence[Run], metric: str, task: str, entry: str, n_boot: int = N_BOOT,
+                      seed: int = 0) -> np.ndarray:
+    """[n_boot] replicates of one result (an entry's runs on a task): the task's shared item
+    draws (paired with every other entry on the same test set), the entry's own seed draws."""
+    return replicates(runs, metric, fold_draws(runs, n_boot, seed, task), rng_for(seed, "seeds", entry, task))

@@ -114,3 +114,25 @@ def test_list_models_and_help(capsys):
     assert code == 0 and "random-transformer" in out and "hear:" in out
     code, out, _ = run_cli(capsys, "run", "--help")
     assert code == 0 and "--seeds" in out and "resume" in out
+
+
+def test_the_run_summary_interval_is_over_test_items(tmp_path, capsys):
+    """A linear probe is deterministic given its features, so an interval over seeds would
+    read ± 0; the summary's comes from the test items, and is about as wide as the normal
+    approximation of a proportion over that many items says."""
+    from benchmark.cli import summary_interval
+    from benchmark.record import Record
+    task = write_tone_task(tmp_path / "tones", per_class=40, shuffle_labels=True)
+    results = tmp_path / "r"
+    code, out, err = run_cli(capsys, "run", "--model", "logmel", "--task", str(task), "--results", str(results))
+    assert code == 0, err
+    assert "items" in out
+    (path,) = sorted(results.rglob("seed*.json"))
+    record = Record.read(path)
+    interval, over = summary_interval([record], results)
+    assert over == "items"
+    lo, hi = (float(v) for v in interval.strip("[]").split(", "))
+    p, n = record.metrics["accuracy"], record.task["n"]["test"]
+    assert lo <= p <= hi
+    expected = 2 * 1.96 * (p * (1 - p) / n) ** 0.5
+    assert 0.6 * expected < hi - lo < 1.4 * expected, (lo, hi, p, n)
