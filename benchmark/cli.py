@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import shlex
 import sys
+import warnings
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, List, Optional
@@ -212,12 +213,13 @@ def print_summary(records: list["Record"], results: Path | None) -> None:
     for r in records:
         groups[r.model, r.task_name, r.label, r.main_metric].append(r)
     table = Table(title="results: mean over runs, 95% interval over test items (bootstrap) or seeds")
-    for column in ("model", "task", "protocol", "metric", "score", "95% interval", "over", "runs"):
-        table.add_column(column)
+    for column in ("model", "task", "protocol", "metric", "score [95% interval]", "over"):
+        table.add_column(column, no_wrap=column in ("model", "task", "protocol"))  # names stay whole
     for (model, task, protocol, metric), group in groups.items():
         mean = sum(r.metrics[metric] for r in group) / len(group)
         interval, over = summary_interval(group, results)
-        table.add_row(model, task, protocol, metric, f"{mean:.4f}", interval, over, str(len(group)))
+        runs = f"{len(group)} run" + ("s" if len(group) > 1 else "")
+        table.add_row(model, task, protocol, metric, f"{mean:.4f} {interval}", f"{over}, {runs}")
     out.print(table)
 
 
@@ -234,7 +236,7 @@ def summary_interval(group: list["Record"], results: Path | None) -> tuple[str, 
         return f"[{lo:.4f}, {hi:.4f}]", "items+seeds" if len(group) > 1 else "items"
     summary = summarise([r.metrics[first.main_metric] for r in group])
     if summary.n < 2:
-        return "-", "none"
+        return "", "none"
     return f"± {summary.ci95:.4f}", "seeds (t)"
 
 
@@ -258,6 +260,13 @@ def add_plugin_commands() -> None:
             app.command(name)(guarded(command))
 
 
+def one_line_warning(message, category, filename, lineno, line=None) -> str:
+    """Warnings about the user's input (a task's duplicate rows, ...) name their file in the
+    message; the harness line that raised them would only be noise."""
+    return f"warning: {message}\n"
+
+
 def main() -> None:
+    warnings.formatwarning = one_line_warning
     add_plugin_commands()
     app()

@@ -26,9 +26,16 @@ Events = Mapping[str, Sequence[Event]]
 
 @dataclass(frozen=True)
 class Metric:
+    """`predictions`: the prediction types (`Family.prediction_type`) it scores, so that a task
+    asking for a metric its family cannot feed fails before the work (None: undeclared, as a
+    plugin's may be; not checked). `on_values`: it compares label values (MIDI numbers), so
+    only families scored on values (`Family.scored_on_values`) can feed it."""
+
     name: str
     fn: Callable[..., float]
     higher_is_better: bool
+    predictions: tuple[str, ...] | None = None
+    on_values: bool = False
 
     def __call__(self, *args: object, **kwargs: object) -> float:
         return float(self.fn(*args, **kwargs))
@@ -36,23 +43,30 @@ class Metric:
 
 METRICS: Registry[Metric] = Registry("metric")
 
+# What each metric scores, as prediction types: top-1 metrics compare single labels; ranking
+# metrics also score classes one-hot; the others need their own family's outputs.
+CLASSES = ("multiclass",)
+CLASS_SCORES = ("multiclass", "multilabel")
+FRAME_EVENTS = ("frame_multilabel",)
 
-def metric(name: str, higher_is_better: bool = True) -> Callable[[Callable[..., float]], Callable[..., float]]:
+
+def metric(name: str, higher_is_better: bool = True, predictions: tuple[str, ...] | None = None,
+           on_values: bool = False) -> Callable[[Callable[..., float]], Callable[..., float]]:
     def wrap(fn: Callable[..., float]) -> Callable[..., float]:
-        METRICS.register(name, Metric(name, fn, higher_is_better))
+        METRICS.register(name, Metric(name, fn, higher_is_better, predictions, on_values))
         return fn
     return wrap
 
 
 # --- classification -----------------------------------------------------------------
 
-@metric("accuracy")
+@metric("accuracy", predictions=CLASSES)
 def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Top-1 accuracy of class indices."""
     return accuracy_score(y_true, y_pred)
 
 
-@metric("macro_f1")
+@metric("macro_f1", predictions=CLASSES)
 def macro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """F1 averaged over the classes present in truth or prediction."""
     return f1_score(y_true, y_pred, average="macro", zero_division=0)
@@ -76,7 +90,7 @@ def average_precisions(y_true: np.ndarray, scores: np.ndarray) -> np.ndarray:
     return _per_class(average_precision_score, y_true, scores, need_negatives=False)
 
 
-@metric("mAP")
+@metric("mAP", predictions=CLASS_SCORES)
 def mean_average_precision(y_true: np.ndarray, scores: np.ndarray) -> float:
     """Macro mean of per-class average precision (sklearn; HEAR, AudioSet).
 
@@ -86,14 +100,14 @@ def mean_average_precision(y_true: np.ndarray, scores: np.ndarray) -> float:
     return float(np.mean(aps)) if aps.size else np.nan
 
 
-@metric("roc_auc")
+@metric("roc_auc", predictions=CLASS_SCORES)
 def roc_auc(y_true: np.ndarray, scores: np.ndarray) -> float:
     """Macro mean of per-class ROC-AUC over classes with both positives and negatives."""
     aucs = _per_class(roc_auc_score, y_true, scores, need_negatives=True)
     return float(np.mean(aucs)) if aucs.size else np.nan
 
 
-@metric("d_prime")
+@metric("d_prime", predictions=CLASS_SCORES)
 def d_prime(y_true: np.ndarray, scores: np.ndarray) -> float:
     """HEAR's d': per class sqrt(2) * Phi^-1(AUC), then averaged (same classes as roc_auc).
 
@@ -182,7 +196,7 @@ def _event_fms(reference: Events, estimate: Events, **params: Any) -> float:
     return score
 
 
-@metric("event_onset_200ms_fms")
+@metric("event_onset_200ms_fms", predictions=FRAME_EVENTS)
 def event_onset_200ms_fms(reference: Events, estimate: Events) -> float:
     """HEAR event F-measure, onset only within a 200 ms collar (HEAR DCASE 2016 task 2).
 
@@ -192,7 +206,7 @@ def event_onset_200ms_fms(reference: Events, estimate: Events) -> float:
     return _event_fms(reference, estimate, **SED_EVAL["event_onset_200ms_fms"][1])
 
 
-@metric("event_onset_50ms_fms")
+@metric("event_onset_50ms_fms", predictions=FRAME_EVENTS)
 def event_onset_50ms_fms(reference: Events, estimate: Events) -> float:
     """HEAR event F-measure, onset only within a 50 ms collar (HEAR MAESTRO).
 
@@ -201,7 +215,7 @@ def event_onset_50ms_fms(reference: Events, estimate: Events) -> float:
     return _event_fms(reference, estimate, **SED_EVAL["event_onset_50ms_fms"][1])
 
 
-@metric("event_onset_offset_50ms_20perc_fms")
+@metric("event_onset_offset_50ms_20perc_fms", predictions=FRAME_EVENTS)
 def event_onset_offset_50ms_20perc_fms(reference: Events, estimate: Events) -> float:
     """HEAR event F-measure, onset within 50 ms and offset within max(50 ms, 20% of length).
 
@@ -211,7 +225,7 @@ def event_onset_offset_50ms_20perc_fms(reference: Events, estimate: Events) -> f
     return _event_fms(reference, estimate, **SED_EVAL["event_onset_offset_50ms_20perc_fms"][1])
 
 
-@metric("segment_1s_er", higher_is_better=False)
+@metric("segment_1s_er", higher_is_better=False, predictions=FRAME_EVENTS)
 def segment_1s_er(reference: Events, estimate: Events) -> float:
     """HEAR segment-based error rate (S+D+I)/N on 1 s segments.
 
@@ -249,7 +263,7 @@ def _psds(scores: Mapping[str, Any], ground_truth: Events, durations: Mapping[st
                 unit_of_time="hour", max_efpr=100.0, **params)[0]
 
 
-@metric("psds1")
+@metric("psds1", predictions=FRAME_EVENTS)
 def psds1(scores: Mapping[str, Any], ground_truth: Events, durations: Mapping[str, float]) -> float:
     """DCASE PSDS scenario 1 (precise localisation), threshold-free via sed_scores_eval.
 
@@ -262,7 +276,7 @@ def psds1(scores: Mapping[str, Any], ground_truth: Events, durations: Mapping[st
                  cttc_threshold=None, alpha_ct=0.0, alpha_st=1.0)
 
 
-@metric("psds2")
+@metric("psds2", predictions=FRAME_EVENTS)
 def psds2(scores: Mapping[str, Any], ground_truth: Events, durations: Mapping[str, float]) -> float:
     """DCASE PSDS scenario 2 (avoid confusing classes); inputs as for psds1.
 
@@ -274,7 +288,7 @@ def psds2(scores: Mapping[str, Any], ground_truth: Events, durations: Mapping[st
 
 # --- speech recognition: lists of reference and hypothesis strings -------------------
 
-@metric("wer", higher_is_better=False)
+@metric("wer", higher_is_better=False, predictions=("transcript",))
 def wer(references: Sequence[str], hypotheses: Sequence[str]) -> float:
     """Corpus word error rate: all edits over all reference words (jiwer).
 
@@ -286,7 +300,7 @@ def wer(references: Sequence[str], hypotheses: Sequence[str]) -> float:
     return jiwer.wer(list(references), list(hypotheses))
 
 
-@metric("cer", higher_is_better=False)
+@metric("cer", higher_is_better=False, predictions=("transcript",))
 def cer(references: Sequence[str], hypotheses: Sequence[str]) -> float:
     """Corpus character error rate (jiwer); spaces count as characters."""
     import jiwer
@@ -305,7 +319,7 @@ def _miss_and_false_alarm(labels: np.ndarray, scores: np.ndarray) -> tuple[np.nd
     return 1.0 - tpr, fpr
 
 
-@metric("eer", higher_is_better=False)
+@metric("eer", higher_is_better=False, predictions=("trial_scores",))
 def eer(labels: np.ndarray, scores: np.ndarray) -> float:
     """Equal error rate: where P_miss = P_fa on the ROC, interpolated linearly between
     the two operating points around the crossing (ties make diagonal ROC segments)."""
@@ -316,7 +330,7 @@ def eer(labels: np.ndarray, scores: np.ndarray) -> float:
     return p_fa[i - 1] + t * (p_fa[i] - p_fa[i - 1])
 
 
-@metric("min_dcf", higher_is_better=False)
+@metric("min_dcf", higher_is_better=False, predictions=("trial_scores",))
 def min_dcf(labels: np.ndarray, scores: np.ndarray, p_target: float = 0.01,
             c_miss: float = 1.0, c_fa: float = 1.0) -> float:
     """Minimum normalised detection cost (NIST SRE / VoxCeleb: p_target=0.01, c_miss=c_fa=1).
@@ -349,12 +363,12 @@ def recall_at_k(similarity: np.ndarray, relevant: Sequence[set[int]], k: int) ->
     return float(np.mean([ranks[0] <= k for ranks in _relevant_ranks(similarity, relevant)]))
 
 
-r_at_1 = metric("r@1")(partial(recall_at_k, k=1))
-r_at_5 = metric("r@5")(partial(recall_at_k, k=5))
-r_at_10 = metric("r@10")(partial(recall_at_k, k=10))
+r_at_1 = metric("r@1", predictions=("ranking",))(partial(recall_at_k, k=1))
+r_at_5 = metric("r@5", predictions=("ranking",))(partial(recall_at_k, k=5))
+r_at_10 = metric("r@10", predictions=("ranking",))(partial(recall_at_k, k=10))
 
 
-@metric("mAP@10")
+@metric("mAP@10", predictions=("ranking",))
 def map_at_10(similarity: np.ndarray, relevant: Sequence[set[int]]) -> float:
     """Mean over queries of AP@10 = sum of precision@r at each relevant hit r <= 10,
     divided by min(#relevant, 10).
@@ -371,13 +385,13 @@ def map_at_10(similarity: np.ndarray, relevant: Sequence[set[int]]) -> float:
 
 # --- pitch (HEAR NSynth pitch): integer MIDI numbers --------------------------------
 
-@metric("pitch_acc")
+@metric("pitch_acc", predictions=CLASSES, on_values=True)
 def pitch_acc(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Fraction of exact MIDI pitch matches."""
     return float(np.mean(np.asarray(y_true) == np.asarray(y_pred)))
 
 
-@metric("chroma_acc")
+@metric("chroma_acc", predictions=CLASSES, on_values=True)
 def chroma_acc(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Pitch accuracy modulo 12 semitones: octave errors count as correct (HEAR)."""
     return float(np.mean(np.asarray(y_true) % 12 == np.asarray(y_pred) % 12))
@@ -385,7 +399,7 @@ def chroma_acc(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 
 # --- onsets ---------------------------------------------------------------------------
 
-@metric("onset_fms")
+@metric("onset_fms", predictions=())  # no family's head yields onset times
 def onset_fms(reference: np.ndarray | Mapping[str, np.ndarray],
               estimate: np.ndarray | Mapping[str, np.ndarray], window: float = 0.05) -> float:
     """mir_eval onset F-measure (each estimate matches at most one reference within

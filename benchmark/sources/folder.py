@@ -5,7 +5,9 @@ their data without reading harness code.
 """
 from __future__ import annotations
 
+import os
 import tomllib
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -13,11 +15,33 @@ import soundfile as sf
 
 from benchmark.errors import TaskError
 from benchmark.family import Family, family_of
+from benchmark.scoring.metrics import METRICS, Metric
 from benchmark.task import SPLITS, TaskSpec
 
 TRIAL_COLUMNS = ("enroll", "test", "target")
 #: an event may end this many seconds past the clip's end (rounding in annotations)
 EVENT_TOLERANCE_S = 0.01
+#: the task.toml keys the harness reads, with the TOML types each may take
+FIELDS: dict[str, tuple[type, ...]] = {
+    "name": (str,), "family": (str,), "version": (str, int, float), "description": (str,), "metrics": (list,),
+    "main_metric": (str,), "sample_rate": (int,), "license": (str,), "citation": (str,), "source": (str,)}
+TOML_TYPES = {bool: "boolean", int: "integer", float: "float", str: "string", list: "array", dict: "table"}
+#: how many CSV lines a warning names before "..."
+SHOWN = 5
+
+
+class TaskWarning(UserWarning):
+    """Data a careful user would want to know about (duplicates, leaks, conflicts); the run goes on."""
+
+
+def toml_type(value: object) -> str:
+    return TOML_TYPES.get(type(value), type(value).__name__)
+
+
+def lines(indices: list[int]) -> str:
+    """CSV line numbers of DataFrame rows, the first few."""
+    shown = [str(line(i)) for i in indices[:SHOWN]]
+    return ", ".join(shown) + (" ..." if len(indices) > SHOWN else "")
 
 
 def line(index: int) -> int:
@@ -36,11 +60,61 @@ def read_config(root: Path) -> dict:
     for key in ("name", "family"):
         if key not in config:
             raise TaskError(f"{toml_path}: missing required key {key!r}")
+    check_types(config, toml_path)
     try:
-        family_of(config["family"])
+        family = family_of(config["family"])
     except TaskError as err:
         raise TaskError(f"{toml_path}: {err}") from None
+    check_metrics(config, family, toml_path)
     return config
+
+
+def check_types(config: dict, toml_path: Path) -> None:
+    """Each key the harness reads holds its type (a bool is no integer; names are not empty)."""
+    for key, types in FIELDS.items():
+        if key not in config:
+            continue
+        value = config[key]
+        if isinstance(value, bool) or not isinstance(value, types):
+            expected = " or ".join(TOML_TYPES[t] for t in types)
+            raise TaskError(f"{toml_path}: key {key!r} must be {'an' if expected[0] in 'ai' else 'a'} {expected}, "
+                            f"got {toml_type(value)} {value!r}")
+    for key in ("name", "family"):
+        if not config[key].strip():
+            raise TaskError(f"{toml_path}: key {key!r} is empty")
+    if "metrics" in config:
+        bad = [m for m in config["metrics"] if not isinstance(m, str) or not m]
+        if not config["metrics"] or bad:
+            raise TaskError(f"{toml_path}: key 'metrics' must be a non-empty array of metric names"
+                            + (f", got {bad[0]!r} in it" if bad else ", got []"))
+    if config.get("sample_rate", 1) <= 0:
+        raise TaskError(f"{toml_path}: key 'sample_rate' must be a positive number of Hz, got {config['sample_rate']}")
+
+
+def applies(metric: Metric, family: Family) -> bool:
+    """Whether `family`'s heads yield what `metric` scores (undeclared metrics are not checked)."""
+    if metric.predictions is None:
+        return True
+    return family.prediction_type in metric.predictions and (family.scored_on_values or not metric.on_values)
+
+
+def applicable_metrics(family: Family) -> list[str]:
+    return [name for name in METRICS.names() if applies(METRICS.get(name), family)]
+
+
+def check_metrics(config: dict, family: Family, toml_path: Path) -> None:
+    """Every metric is known and scores what the family predicts, and the main one is among
+    them: a mistake here would otherwise surface only after extraction and probing."""
+    metrics = config.get("metrics", family.metrics)
+    for name in metrics:
+        if name not in METRICS:
+            raise TaskError(f"{toml_path}: {METRICS.unknown_message(name)}")
+        if not applies(METRICS.get(name), family):
+            raise TaskError(f"{toml_path}: metric {name!r} does not apply to a {family.name} task; "
+                            f"metrics that apply: {', '.join(applicable_metrics(family))}")
+    main = config.get("main_metric")
+    if main and main not in metrics:
+        raise TaskError(f"{toml_path}: main_metric {main!r} is not among the task's metrics ({', '.join(metrics)})")
 
 
 def read_csv(csv_path: Path, columns: tuple[str, ...], blank_columns: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -154,7 +228,82 @@ def read_trials(root: Path, manifests: dict[str, pd.DataFrame]) -> pd.DataFrame:
         raise TaskError(f"{csv_path}: column 'target' must be 0 or 1: {err}") from err
     if not set(trials["target"]) <= {0, 1}:
         raise TaskError(f"{csv_path}: column 'target' must be 0 or 1")
+    if trials["target"].nunique() < 2:
+        kind = "target (1)" if trials["target"].iloc[0] == 1 else "non-target (0)"
+        raise TaskError(f"{csv_path}: all {len(trials)} trials are {kind}; EER and minDCF need both target (1) "
+                        f"and non-target (0) trials")
     return trials
+
+
+def warn(message: str) -> None:
+    warnings.warn(message, TaskWarning, stacklevel=2)
+
+
+def as_written(path: str, csv_path: Path) -> str:
+    """A resolved audio path as the CSV spells it (relative to its folder)."""
+    return os.path.relpath(path, csv_path.parent)
+
+
+def label_key(family: Family, value: str) -> str:
+    """A CSV label as compared between rows (a label set in any order is the same set)."""
+    if family.label_column == "labels":
+        return ";".join(sorted({x.strip() for x in value.split(";") if x.strip()}))
+    return value.strip()
+
+
+def check_rows(family: Family, frame: pd.DataFrame, csv_path: Path) -> None:
+    """Warn of rows repeated verbatim (counted twice) and of files labelled two ways."""
+    repeated = frame.index[frame.duplicated()].tolist()
+    if repeated:
+        warn(f"{csv_path}: {len(repeated)} duplicate row(s) at line(s) {lines(repeated)}; each counts again")
+    if family.label_column not in family.columns:  # several rows per file are the format (events, captions)
+        return
+    keys = frame[family.label_column].map(lambda v: label_key(family, v))
+    conflicting = [path for path, group in keys.groupby(frame["path"], sort=False) if group.nunique() > 1]
+    if conflicting:
+        rows = frame.index[frame["path"] == conflicting[0]].tolist()
+        values = ", ".join(repr(v) for v in dict.fromkeys(frame.loc[rows, family.label_column]))
+        warn(f"{csv_path}: {len(conflicting)} file(s) with conflicting labels, e.g. "
+             f"{as_written(conflicting[0], csv_path)!r} at line(s) {lines(rows)} ({values})")
+
+
+def check_shared(frames: dict[str, tuple[pd.DataFrame, Path]]) -> None:
+    """Warn of files in two splits: a test file also trained on measures memory, not generalisation."""
+    names = list(frames)
+    for i, first in enumerate(names):
+        for second in names[i + 1:]:
+            (a, _), (b, b_path) = frames[first], frames[second]
+            shared = b.index[b["path"].isin(set(a["path"]))].tolist()
+            if shared:
+                files = b.loc[shared, "path"].unique()
+                warn(f"{b_path} line(s) {lines(shared)}: {len(files)} file(s) of {second!r} also in {first!r}, "
+                     f"e.g. {as_written(files[0], b_path)!r}")
+
+
+def check_classes(family: Family, manifests: dict[str, pd.DataFrame], trained: list[str],
+                  csv_of: dict[str, Path]) -> None:
+    """A training set of one class teaches nothing (an error where a single label is predicted);
+    a split of one class leaves per-class metrics undefined or trivial (a warning)."""
+    if not (family.closed_vocabulary or family.trials):
+        return
+    seen = set().union(*(family.labels(manifests[n]) for n in trained))
+    if len(seen) < 2:
+        message = (f"{csv_of[trained[0]]}: the training data hold {len(seen)} class(es) ({classes(seen)}); "
+                   f"a one-class {family.name} task has nothing to learn")
+        if family.prediction_type == "multiclass":
+            raise TaskError(message)
+        warn(message)
+    if not family.closed_vocabulary:
+        return
+    for name, manifest in manifests.items():
+        labels = family.labels(manifest)
+        if trained != [name] and len(labels) < 2:
+            warn(f"{csv_of[name]}: split {name!r} holds {len(labels)} class(es) ({classes(labels)}); "
+                 f"per-class metrics are undefined or trivial on it")
+
+
+def classes(labels: set) -> str:
+    return ", ".join(repr(str(x)) for x in sorted(labels, key=str)) or "none"
 
 
 def load_manifests(root: Path, family: Family) -> tuple[dict[str, pd.DataFrame], tuple[str, ...]]:
@@ -170,17 +319,24 @@ def load_manifests(root: Path, family: Family) -> tuple[dict[str, pd.DataFrame],
             raise TaskError(f"{data_csv}: k-fold tasks need at least 3 folds, found {len(folds)}")
         for fold in folds:
             check_vocabulary(family, manifests, [f for f in folds if f != fold], root)
+        check_classes(family, manifests, list(folds), dict.fromkeys(folds, data_csv))
+        check_rows(family, frame, data_csv)
+        check_shared({f: (frame[frame["fold"] == f], data_csv) for f in folds})
         return manifests, folds
-    manifests = {}
+    manifests, frames = {}, {}
     for split in SPLITS:
         csv_path = root / f"{split}.csv"
         if not csv_path.is_file():
             raise TaskError(f"{root}: missing {split}.csv (or a data.csv with a fold column)")
         frame = resolve_paths(read_csv(csv_path, columns, family.blank_columns), root, csv_path)
-        manifests[split] = to_manifest(family, frame, csv_path)
+        manifests[split], frames[split] = to_manifest(family, frame, csv_path), (frame, csv_path)
     check_vocabulary(family, manifests, ["train"], root)
     if family.trials:
         manifests["trials"] = read_trials(root, manifests)
+    check_classes(family, {s: manifests[s] for s in SPLITS}, ["train"], {s: frames[s][1] for s in SPLITS})
+    for frame, csv_path in frames.values():
+        check_rows(family, frame, csv_path)
+    check_shared(frames)
     return manifests, ()
 
 

@@ -72,7 +72,7 @@ def test_cli_exposes_protocol_options_and_reports_errors_in_one_line(tasks, tmp_
     code, out, err = run_cli(capsys, "run", "-m", "logmel", "-t", task, "--protocol", "mlp", "-o", "max_epochs=20",
                              "-o", "hidden=32", "--train-fraction", "0.5", "--seeds", "2", "--results", str(tmp_path))
     assert code == 0, err
-    assert "mlp frac=0.5" in out and "std" in out
+    assert "mlp frac=0.5" in out and "items+seeds" in out
     import json
     records = [json.loads(p.read_text()) for p in tmp_path.rglob("seed*.json")]
     assert len(records) == 2 and all(r["protocol"]["options"] == {"max_epochs": 20, "hidden": 32} for r in records)

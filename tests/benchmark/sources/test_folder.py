@@ -1,11 +1,17 @@
+import re
+import warnings
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pytest
 import soundfile as sf
 
 from benchmark.errors import TaskError
-from benchmark.sources.folder import load_folder_task
+from benchmark.family import FAMILIES
+from benchmark.scoring.metrics import METRICS
+from benchmark.sources.folder import TaskWarning, applies, load_folder_task
+from tests.support.tone_task import TONES, write_tone_task
 
 RATE = 16000
 
@@ -90,3 +96,144 @@ def test_bad_task_toml(tmp_path):
     (root / "task.toml").write_text('name = "t"\nfamily = \n')
     with pytest.raises(TaskError, match="task.toml: invalid TOML"):
         load_folder_task(root)
+
+
+# --- bad input caught before any work (issue 20) ----------------------------------------
+
+def tone_task(tmp_path: Path, **keys: str) -> Path:
+    """A good tone task, its task.toml keys replaced by `keys` (raw TOML values)."""
+    root = write_tone_task(tmp_path / "tones")
+    config = {"name": '"tones"', "family": '"classification"', **keys}
+    (root / "task.toml").write_text("".join(f"{k} = {v}\n" for k, v in config.items()))
+    return root
+
+
+def loaded_warnings(root: Path) -> list[str]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_folder_task(root)
+    return [str(w.message) for w in caught if issubclass(w.category, TaskWarning)]
+
+
+@pytest.mark.parametrize("kfold", [False, True])
+def test_a_good_task_loads_without_a_warning(tmp_path, kfold):
+    root = write_tone_task(tmp_path / "tones", kfold=kfold)
+    assert loaded_warnings(root) == []
+
+
+@pytest.mark.parametrize("keys,message", [
+    ({"name": "42"}, r"task.toml: key 'name' must be a string, got integer 42$"),
+    ({"name": '"  "'}, r"task.toml: key 'name' is empty"),
+    ({"family": "[]"}, r"task.toml: key 'family' must be a string, got array \[\]"),
+    ({"metrics": '"accuracy"'}, r"task.toml: key 'metrics' must be an array, got string 'accuracy'"),
+    ({"metrics": "[]"}, r"task.toml: key 'metrics' must be a non-empty array of metric names, got \[\]"),
+    ({"metrics": '["accuracy", 3]'}, r"task.toml: key 'metrics' must be a non-empty array .*got 3 in it"),
+    ({"sample_rate": '"16k"'}, r"task.toml: key 'sample_rate' must be an integer, got string '16k'"),
+    ({"sample_rate": "true"}, r"task.toml: key 'sample_rate' must be an integer, got boolean True"),
+    ({"sample_rate": "-16000"}, r"task.toml: key 'sample_rate' must be a positive number of Hz, got -16000"),
+    ({"version": "true"}, r"task.toml: key 'version' must be a string or integer or float, got boolean True"),
+    ({"description": "{ a = 1 }"}, r"task.toml: key 'description' must be a string, got table"),
+    ({"metrics": '["accuracy"]', "main_metric": '"macro_f1"'},
+     r"task.toml: main_metric 'macro_f1' is not among the task's metrics \(accuracy\)"),
+    ({"main_metric": '"mAP"'}, r"task.toml: main_metric 'mAP' is not among the task's metrics \(accuracy, macro_f1\)"),
+])
+def test_task_toml_fields_of_the_wrong_type(tmp_path, keys, message):
+    with pytest.raises(TaskError, match=message):
+        load_folder_task(tone_task(tmp_path, **keys))
+
+
+@pytest.mark.parametrize("family,metric", [("classification", "wer"), ("classification", "chroma_acc"),
+                                           ("classification", "r@1"), ("tagging", "accuracy"),
+                                           ("speaker_verification", "mAP")])
+def test_a_metric_the_family_cannot_feed(tmp_path, family, metric):
+    applying = ", ".join(sorted(m for m in METRICS.names() if applies(METRICS.get(m), FAMILIES[family])))
+    with pytest.raises(TaskError, match=rf"task.toml: metric {re.escape(repr(metric))} does not apply to a "
+                                        rf"{family} task; metrics that apply: {re.escape(applying)}$"):
+        load_folder_task(tone_task(tmp_path, family=f'"{family}"', metrics=f'["{metric}"]'))
+
+
+def test_the_metrics_that_apply_to_classification(tmp_path):
+    """Written out, not derived: top-1 and ranking metrics, not the pitch ones (MIDI values)."""
+    with pytest.raises(TaskError, match=r"metrics that apply: accuracy, d_prime, mAP, macro_f1, roc_auc$"):
+        load_folder_task(tone_task(tmp_path, metrics='["wer"]'))
+    assert load_folder_task(tone_task(tmp_path, metrics='["mAP", "accuracy"]')).main_metric == "mAP"
+
+
+def test_an_unknown_metric(tmp_path):
+    with pytest.raises(TaskError, match=r"task.toml: unknown metric 'acuracy'; did you mean 'accuracy'"):
+        load_folder_task(tone_task(tmp_path, metrics='["acuracy"]'))
+
+
+def test_every_family_can_feed_its_default_metrics():
+    for family in FAMILIES.values():
+        assert all(applies(METRICS.get(m), family) for m in family.metrics), family.name
+    assert applies(METRICS.get("chroma_acc"), FAMILIES["pitch"])
+    assert not applies(METRICS.get("onset_fms"), FAMILIES["sed"])
+
+
+@pytest.mark.parametrize("target,kind", [("1", "target"), ("0", "non-target")])
+def test_trials_of_one_kind(tmp_path, target, kind):
+    rows = splits("path,speaker", "audio/0.wav,alice\naudio/1.wav,bob")
+    trials = {"trials.csv": f"enroll,test,target\naudio/2.wav,audio/3.wav,{target}\naudio/2.wav,audio/1.wav,{target}\n"}
+    with pytest.raises(TaskError, match=rf"trials.csv: all 2 trials are {kind} \({target}\); EER and minDCF need both"):
+        load_folder_task(make(tmp_path / "sv", "speaker_verification", rows, trials))
+
+
+def test_a_one_class_classification_task_is_an_error(tmp_path):
+    root = make(tmp_path / "one", "classification", splits("path,label", "audio/0.wav,dog\naudio/1.wav,dog"))
+    with pytest.raises(TaskError, match=r"train.csv: the training data hold 1 class\(es\) \('dog'\); "
+                                        r"a one-class classification task has nothing to learn"):
+        load_folder_task(root)
+
+
+def edit(root: Path, name: str, change: Callable[[list[str]], list[str]]) -> Path:
+    """Rewrite `root/name`'s lines (header first) as `change(lines)` returns them."""
+    text = (root / name).read_text().splitlines()
+    (root / name).write_text("\n".join(change(text)) + "\n")
+    return root
+
+
+def test_duplicate_rows_are_a_warning(tmp_path):
+    root = edit(write_tone_task(tmp_path / "tones"), "test.csv", lambda rows: rows + [rows[1], rows[3], rows[1]])
+    n = len((root / "test.csv").read_text().splitlines())
+    assert loaded_warnings(root) == [f"{root / 'test.csv'}: 3 duplicate row(s) at line(s) {n - 2}, {n - 1}, {n}; "
+                                     f"each counts again"]
+
+
+def test_a_file_in_train_and_test_is_a_warning(tmp_path):
+    root = write_tone_task(tmp_path / "tones")
+    trained = (root / "train.csv").read_text().splitlines()[1]
+    root = edit(root, "test.csv", lambda rows: rows + [trained])
+    n = len((root / "test.csv").read_text().splitlines())
+    assert loaded_warnings(root) == [f"{root / 'test.csv'} line(s) {n}: 1 file(s) of 'test' also in 'train', "
+                                     f"e.g. {trained.split(',')[0]!r}"]
+
+
+def test_conflicting_labels_are_a_warning(tmp_path):
+    root = write_tone_task(tmp_path / "tones")
+    path, label = (root / "train.csv").read_text().splitlines()[1].split(",")
+    other = next(t for t in TONES if t != label)
+    root = edit(root, "train.csv", lambda rows: rows + [f"{path},{other}"])
+    n = len((root / "train.csv").read_text().splitlines())
+    assert loaded_warnings(root) == [f"{root / 'train.csv'}: 1 file(s) with conflicting labels, e.g. {path!r} "
+                                     f"at line(s) 2, {n} ({label!r}, {other!r})"]
+
+
+def test_a_label_set_in_another_order_is_no_conflict(tmp_path):
+    body = "audio/0.wav,dog;cat\naudio/0.wav,cat;dog\naudio/1.wav,cat"
+    assert loaded_warnings(make(tmp_path / "tag", "tagging", {
+        "train.csv": f"path,labels\n{body}\n", "valid.csv": "path,labels\naudio/2.wav,dog\naudio/3.wav,cat\n",
+        "test.csv": "path,labels\naudio/2.wav,dog\naudio/3.wav,cat\n"})) == [
+        f"{tmp_path / 'tag' / 'test.csv'} line(s) 2, 3: 2 file(s) of 'test' also in 'valid', e.g. 'audio/2.wav'"]
+
+
+def test_one_class_splits_are_warnings(tmp_path):
+    root = make(tmp_path / "tag", "tagging", {"train.csv": "path,labels\naudio/0.wav,dog\naudio/1.wav,dog\n",
+                                              "valid.csv": "path,labels\naudio/2.wav,dog\n",
+                                              "test.csv": "path,labels\naudio/3.wav,dog\n"})
+    undefined = "per-class metrics are undefined or trivial on it"
+    assert loaded_warnings(root) == [
+        f"{root / 'train.csv'}: the training data hold 1 class(es) ('dog'); a one-class tagging task has nothing "
+        f"to learn",
+        f"{root / 'valid.csv'}: split 'valid' holds 1 class(es) ('dog'); {undefined}",
+        f"{root / 'test.csv'}: split 'test' holds 1 class(es) ('dog'); {undefined}"]
