@@ -22,7 +22,8 @@ import pytest
 import torch
 
 from benchmark.run.executors import LocalExecutor
-from benchmark.run.plan import RunSettings, plan_suite
+from benchmark.run.plan import plan_suite
+from benchmark.settings import RunSettings
 
 pytestmark = pytest.mark.perf
 TASKS = ["mini-kws", "mini-speaker", "mini-instrument", "mini-scenes"]
