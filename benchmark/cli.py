@@ -205,7 +205,7 @@ def parse_options(items: List[str]) -> dict:
     return options
 
 
-def print_summary(records: list["Record"], results: Path | None) -> None:
+def print_summary(records: list["Record"], results: Path) -> None:
     """One row per (model, task, protocol): the mean over runs and its 95% interval, from a
     bootstrap over test items (and seeds) where the records hold per-item outputs, else the
     Student-t interval over seeds; `over` says which ("none": one run without them)."""
@@ -223,15 +223,13 @@ def print_summary(records: list["Record"], results: Path | None) -> None:
     out.print(table)
 
 
-def summary_interval(group: list["Record"], results: Path | None) -> tuple[str, str]:
+def summary_interval(group: list["Record"], results: Path) -> tuple[str, str]:
     """The interval of one summary row and what it covers (as the leaderboard computes it)."""
-    from benchmark.scoring import resampled
-    from benchmark.scoring.bootstrap import Run, percentile_interval, result_replicates
+    from benchmark.scoring.bootstrap import item_runs, percentile_interval, result_replicates
     from benchmark.scoring.stats import summarise
     first = group[0]
-    outputs = [r.outputs(r.path(results)) if results is not None else None for r in group]
-    if all(o is not None and resampled.supports(o, first.main_metric) for o in outputs):
-        runs = [Run(r.seed, r.fold, o) for r, o in zip(group, outputs)]
+    runs = item_runs((r.seed, r.fold, r.main_metric, r.outputs(r.path(results))) for r in group)
+    if runs is not None:
         lo, hi = percentile_interval(result_replicates(runs, first.main_metric, first.task_name, first.label))
         return f"[{lo:.4f}, {hi:.4f}]", "items+seeds" if len(group) > 1 else "items"
     summary = summarise([r.metrics[first.main_metric] for r in group])

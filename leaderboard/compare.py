@@ -20,8 +20,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.errors import EarbenchError
-from benchmark.scoring.bootstrap import (N_BOOT, Run, fold_draws, items_digest, percentile_interval, replicates,
-                                         rng_for)
+from benchmark.scoring.bootstrap import N_BOOT, Run, items_digest, percentile_interval, result_replicates
 from benchmark.scoring.mcnemar import discordant, mcnemar_p
 from benchmark.scoring.resampled import CORRECTNESS
 from leaderboard.aggregate import entry_labels
@@ -114,9 +113,9 @@ def compare_task(rows: pd.DataFrame, task: str, a: str, b: str, alpha: float, n_
     if not same_test_sets(runs_a, runs_b):
         return TaskComparison(task, metric, 0, verdict=f"not compared: {a} and {b} predicted different test items "
                                                         f"(other task data or folds)")
-    draws = fold_draws(runs_a, n_boot, seed, task)
-    d = (replicates(runs_a, metric, draws, rng_for(seed, "seeds", a, task))
-         - replicates(runs_b, metric, draws, rng_for(seed, "seeds", b, task)))
+    # the same test sets (checked above), so both draw the same items: the difference is paired
+    d = (result_replicates(runs_a, metric, task, a, n_boot, seed)
+         - result_replicates(runs_b, metric, task, b, n_boot, seed))
     d = d[~np.isnan(d)]
     lo, hi = percentile_interval(d)
     p = float(min(1.0, 2 * min(np.mean(d <= 0), np.mean(d >= 0)))) if len(d) else 1.0

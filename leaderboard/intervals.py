@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from benchmark.scoring import resampled
+from benchmark.scoring import bootstrap
 from benchmark.scoring.bootstrap import N_BOOT, Run, result_replicates
 
 #: how a cell's interval was made: over test items (and seeds), over seeds only, or none (one run, no items)
@@ -21,16 +21,8 @@ ITEMS, SEEDS, NONE = "items", "seeds", "none"
 
 def item_runs(group: pd.DataFrame) -> list[Run] | None:
     """The runs of one cell with their outputs, or None unless all of them recompute its metric."""
-    runs = []
-    for seed, fold, metric, items in zip(group["seed"], group["fold"], group["metric"], group["items"]):
-        if items is None or not resampled.supports(items, metric):
-            return None
-        runs.append(Run(None if pd.isna(seed) else int(seed), fold, items))
-    by_fold: dict = {}
-    for run in runs:  # the runs of one fold must have predicted the same test items
-        if not np.array_equal(by_fold.setdefault(run.fold, run.items.ids), run.items.ids):
-            return None
-    return runs
+    seeds = [None if pd.isna(seed) else int(seed) for seed in group["seed"]]
+    return bootstrap.item_runs(zip(seeds, group["fold"], group["metric"], group["items"]))
 
 
 def cell_replicates(group: pd.DataFrame, entry: str, task: str, n_boot: int = N_BOOT,

@@ -23,7 +23,7 @@ from typing import Iterator
 import numpy as np
 
 from benchmark.features.entry import FORMAT, BadEntry, Embeddings, describe, open_entry, remember
-from benchmark.storage import atomic_dir, atomic_path, file_lock, home, save_npy, write_json
+from benchmark.storage import atomic_dir, atomic_path, file_lock, home
 
 __all__ = ["BadEntry", "EmbeddingCache", "Embeddings", "ShardWriter", "cache_key", "storable"]
 
@@ -173,7 +173,7 @@ class ShardWriter:
                  f"exceed float16's range (item {indices[wide]} of {self.meta.get('task')}/{self.meta.get('split')}); "
                  f"this cache entry is stored as float32")
         dtype = widest(stored)
-        stacked = np.concatenate(stored).astype(dtype) if items[0].ndim == 3 else np.stack(stored).astype(dtype)
+        stacked = (np.concatenate(stored) if items[0].ndim == 3 else np.stack(stored)).astype(dtype, copy=False)
         with atomic_path(path) as tmp, open(tmp, "wb") as f:  # the temporary is `.shard-N.npz.*.tmp`
             np.savez(f, indices=np.asarray(indices, dtype=np.int64), lengths=lengths, data=stacked)
         self.next_shard += 1
@@ -199,9 +199,9 @@ class ShardWriter:
             raise RuntimeError(f"cache {self.partial}: NaN or infinite values in the shards")
         meta = {**self.meta, "num_items": self.num_items, "format": FORMAT,
                 "files": {name: describe(array) for name, array in arrays.items()}}
-        with atomic_dir(self.final) as staging:
+        with atomic_dir(self.final) as staging:  # hidden until published whole, which flushes it once
             for name, array in arrays.items():
-                save_npy(staging / name, array)
-            write_json(staging / "meta.json", meta)
+                np.save(staging / name, array)
+            (staging / "meta.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
         remember(self.final)
         shutil.rmtree(self.partial, ignore_errors=True)

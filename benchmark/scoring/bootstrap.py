@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Hashable, Sequence
+from typing import Hashable, Iterable, Sequence
 
 import numpy as np
 
@@ -130,3 +130,19 @@ def result_replicates(runs: Sequence[Run], metric: str, task: str, entry: str, n
     """[n_boot] replicates of one result (an entry's runs on a task): the task's shared item
     draws (paired with every other entry on the same test set), the entry's own seed draws."""
     return replicates(runs, metric, fold_draws(runs, n_boot, seed, task), rng_for(seed, "seeds", entry, task))
+
+
+def item_runs(results: Iterable[tuple[int | None, str | None, str, ItemOutputs | None]]) -> list[Run] | None:
+    """The runs of one result, from (seed, fold, metric, outputs) each, or None unless every
+    one has outputs that recompute its metric and the runs of a fold predicted the same items
+    (then the result can be resampled over items; otherwise only over its seeds)."""
+    runs = []
+    for seed, fold, metric, items in results:
+        if items is None or not resampled.supports(items, metric):
+            return None
+        runs.append(Run(seed, fold, items))
+    by_fold: dict = {}
+    for run in runs:
+        if not np.array_equal(by_fold.setdefault(run.fold, run.items.ids), run.items.ids):
+            return None
+    return runs

@@ -115,17 +115,23 @@ def test_a_verified_entry_is_not_hashed_again_in_the_same_process(tone_task, tmp
     assert len(hashed) == 1  # the first load in this process read the data once; later ones trust that
 
 
-def test_a_truncated_temporary_shard_left_by_a_kill_does_not_block_the_resume(tone_task, tmp_path):
+def interrupted(tone_task, tmp_path):
+    """An extraction killed after two finished shards: (paths, options, the uninterrupted
+    result, the forward calls a full run makes, the cache, its partial entry)."""
     paths = paths_of(tone_task)
     kwargs = dict(batch_seconds=3.0)
     reference, _ = embed(Counting(), paths, EmbeddingCache(tmp_path / "ref"), **kwargs)
     total = Counting()
     embed(total, paths, EmbeddingCache(tmp_path / "count"), **kwargs)
-
     cache = EmbeddingCache(tmp_path / "cache")
     with pytest.raises(KeyboardInterrupt):
         embed(Counting(fail_at=3), paths, cache, **kwargs)
     (partial,) = cache.root.glob("*/*.partial")
+    return paths, kwargs, reference, total.calls, cache, partial
+
+
+def test_a_truncated_temporary_shard_left_by_a_kill_does_not_block_the_resume(tone_task, tmp_path):
+    paths, kwargs, reference, total_calls, cache, partial = interrupted(tone_task, tmp_path)
     finished = sorted(partial.glob("shard-*.npz"))
     assert len(finished) == 2
     leftover = partial / ".shard-000002.npz.k1ll3d.tmp"  # what atomic_path leaves when killed mid-write
@@ -133,30 +139,21 @@ def test_a_truncated_temporary_shard_left_by_a_kill_does_not_block_the_resume(to
 
     resumed = Counting()
     emb, _ = embed(resumed, paths, cache, **kwargs)
-    assert resumed.calls == total.calls - 2  # both finished shards were kept
+    assert resumed.calls == total_calls - 2  # both finished shards were kept
     np.testing.assert_array_equal(emb, reference)
     assert not partial.exists()
 
 
 @pytest.mark.parametrize("which", [0, 1])
 def test_an_unreadable_finished_shard_is_reported_and_its_items_recomputed(tone_task, tmp_path, capfd, which):
-    paths = paths_of(tone_task)
-    kwargs = dict(batch_seconds=3.0)
-    reference, _ = embed(Counting(), paths, EmbeddingCache(tmp_path / "ref"), **kwargs)
-    total = Counting()
-    embed(total, paths, EmbeddingCache(tmp_path / "count"), **kwargs)
-
-    cache = EmbeddingCache(tmp_path / "cache")
-    with pytest.raises(KeyboardInterrupt):
-        embed(Counting(fail_at=3), paths, cache, **kwargs)
-    (partial,) = cache.root.glob("*/*.partial")
+    paths, kwargs, reference, total_calls, cache, partial = interrupted(tone_task, tmp_path)
     bad = sorted(partial.glob("shard-*.npz"))[which]
     bad.write_bytes(bad.read_bytes()[: bad.stat().st_size // 2])
     capfd.readouterr()
 
     resumed = Counting()
     emb, _ = embed(resumed, paths, cache, **kwargs)
-    assert resumed.calls == total.calls - 1  # the good shard was kept, the bad one's items recomputed
+    assert resumed.calls == total_calls - 1  # the good shard was kept, the bad one's items recomputed
     np.testing.assert_array_equal(emb, reference)
     err = capfd.readouterr().err
     assert f"cache shard {bad}: unreadable" in err and len(err.strip().splitlines()) == 1
