@@ -1,4 +1,10 @@
-"""The `earbench` command line: one entry point, subcommands, plugins via `earbench.commands`."""
+"""The `earbench` command line: one entry point, subcommands, plugins via `earbench.commands`.
+
+Start-up is part of the interface: `earbench --help` and `earbench list ...` import no
+torch, scipy, pandas or matplotlib (tests/test_cli_startup.py). So this module, like every
+plugin's command module, imports only typer, rich and light modules at the top, and each
+command imports what it runs inside its body (docs/design.md, "The CLI's start-up").
+"""
 from __future__ import annotations
 
 import functools
@@ -11,10 +17,11 @@ from typing import TYPE_CHECKING, Callable, List, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from benchmark.errors import EarbenchError
-from benchmark.registry import Registry
+from benchmark.registry import Registry, import_string
 
 if TYPE_CHECKING:
     from benchmark.record import Record
@@ -35,7 +42,7 @@ def guarded(command: Callable[..., None]) -> Callable[..., None]:
         try:
             command(*args, **kwargs)
         except EarbenchError as err:
-            console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
+            console.print(f"[red]error:[/red] {escape(str(err))}", highlight=False, soft_wrap=True)  # text as written
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             console.print("[yellow]interrupted; finished work is kept: run the same command again to resume[/yellow]")
@@ -43,27 +50,35 @@ def guarded(command: Callable[..., None]) -> Callable[..., None]:
     return wrapper
 
 
+#: what `earbench list KIND` reads: each kind's registry, imported only when that kind is listed; and `recipes`,
+#: the pre-training recipes, a plugin kind without a registry in the core (models/plugin.py declares the built-ins;
+#: `earbench pretrain --recipe NAME`): the one listing that imports torch (recipes hold their models' configs)
+LISTINGS = {"tasks": "benchmark.task:TASKS", "models": "benchmark.upstream:UPSTREAMS", "suites": "benchmark.task:SUITES",
+            "benchmarks": "benchmark.benchmarks:BENCHMARKS", "protocols": "benchmark.protocols:PROTOCOLS",
+            "metrics": "benchmark.scoring.metrics:METRICS"}
+KINDS = [*LISTINGS, "recipes"]
+
+
 @app.command("list")
 @guarded
-def list_(what: str = typer.Argument(..., help="tasks | models | suites | protocols | metrics | recipes")) -> None:
+def list_(what: str = typer.Argument(..., help=" | ".join(KINDS))) -> None:
     """List registered names (built-ins and plugins)."""
-    from benchmark.scoring.metrics import METRICS
-    from benchmark.protocols import PROTOCOLS
-    from benchmark.task import SUITES, TASKS
-    from benchmark.upstream import SCHEMES, UPSTREAMS
-    # pre-training recipes, a plugin kind (models/plugin.py declares the built-ins): `earbench pretrain --recipe NAME`
-    RECIPES: Registry[object] = Registry("recipe", "earbench.recipes")
-    registries = {"tasks": TASKS, "models": UPSTREAMS, "suites": SUITES, "protocols": PROTOCOLS, "metrics": METRICS,
-                  "recipes": RECIPES}
-    if what not in registries:
-        raise EarbenchError(f"cannot list {what!r}; choose one of {', '.join(registries)}")
+    if what not in KINDS:
+        raise EarbenchError(f"cannot list {what!r}; choose one of {', '.join(KINDS)}")
+    registry = import_string(LISTINGS[what]) if what in LISTINGS else Registry("recipe", "earbench.recipes")
     if what == "models":
-        print_models(UPSTREAMS.names())
+        from benchmark.upstream import SCHEMES
+        print_models(registry.names())
         out.print(f"[dim]and specs: {', '.join(s + ':...' for s in SCHEMES.names())}[/dim]")
         return
-    for name in registries[what].names():
-        if what == "recipes":  # with what each trains
-            description = getattr(RECIPES.get(name), "description", "")
+    for name in registry.names():
+        if what == "benchmarks":  # with each task's declared protocol
+            bench = registry.get(name)
+            out.print(f"{name}  [dim]{bench.description}[/dim]", highlight=False, soft_wrap=True)
+            for task in bench.tasks:
+                out.print(f"  {task.task}: {task.label}", highlight=False, markup=False)
+        elif what == "recipes":  # with what each trains
+            description = getattr(registry.get(name), "description", "")
             out.print(f"{name}  [dim]{description}[/dim]" if description else name, highlight=False, soft_wrap=True)
         else:
             out.print(name)
@@ -98,11 +113,11 @@ def check(model: str = typer.Argument(..., help="a registered name, hear:MODULE[
         table.add_column(column)
     results = check_upstream(upstream)
     for r in results:
-        table.add_row(r.name, "[green]ok[/green]" if r.ok else "[red]FAIL[/red]", r.detail)
+        table.add_row(r.name, "[green]ok[/green]" if r.ok else "[red]FAIL[/red]", escape(r.detail))
     out.print(table)
     failed = [r.name for r in results if not r.ok]
     if failed:
-        console.print(f"[red]{model}: {len(failed)} check(s) failed: {', '.join(failed)}[/red]")
+        console.print(f"[red]{escape(model)}: {len(failed)} check(s) failed: {escape(', '.join(failed))}[/red]")
         raise typer.Exit(1)
     out.print(f"[green]{model} satisfies the upstream contract[/green]")
 
@@ -113,7 +128,9 @@ def run(
     model: List[str] = typer.Option(..., "--model", "-m", help="Upstream(s): a registered name or a spec; repeatable."),
     task: List[str] = typer.Option([], "--task", "-t", help="Task name or folder task path; repeatable."),
     suite: Optional[str] = typer.Option(None, "--suite", "-s", help="A named suite of tasks (see `earbench list suites`)."),
-    protocol: str = typer.Option("linear", help="How to score (see `earbench list protocols`)."),
+    benchmark: Optional[str] = typer.Option(None, "--benchmark", "-b", help="A benchmark: its tasks, each with its "
+                                            "declared protocol, layer and pooling (see `earbench list benchmarks`)."),
+    protocol: Optional[str] = typer.Option(None, help="How to score (see `earbench list protocols`; default linear)."),
     layer: str = typer.Option("last", help="'last', a hidden-state index (0 = first), or 'weighted' "
                                            "(SUPERB's learned softmax-weighted sum of all layers)."),
     pooling: Optional[str] = typer.Option(
@@ -148,39 +165,57 @@ def run(
     embeddings, so an interrupted run (Ctrl-C) resumes where it stopped.
     """
     from benchmark.run.executors import make_executor
-    from benchmark.run.plan import plan_suite, task_list
+    from benchmark.run.plan import plan_benchmark, plan_suite, task_list
     from benchmark.settings import RunSettings
-    if not task and not suite:
-        raise EarbenchError("give --task or --suite (see `earbench list tasks` and `earbench list suites`)")
+    if benchmark is not None:
+        fixed = [flag for flag, given in (("--task", task), ("--suite", suite), ("--protocol", protocol),
+                                          ("--layer", layer != "last"), ("--pooling", pooling),
+                                          ("--train-fraction", train_fraction != 1.0), ("--option", option),
+                                          ("--prompt", prompt)) if given]
+        if fixed:
+            raise EarbenchError(f"--benchmark {benchmark} declares each task's protocol; drop {', '.join(fixed)} "
+                                f"(or run the tasks without --benchmark)")
+    elif not task and not suite:
+        raise EarbenchError("give --task, --suite or --benchmark (see `earbench list tasks`, `earbench list suites` "
+                            "and `earbench list benchmarks`)")
     # the same settings, planning and executors as `evaluate()`
-    settings = RunSettings(protocol=protocol, layer=layer, pooling=pooling, train_fraction=train_fraction,
+    settings = RunSettings(protocol=protocol or "linear", layer=layer, pooling=pooling, train_fraction=train_fraction,
                            options=parse_options(option), prompts=prompt, results=results, workers=workers,
                            batch_seconds=batch_seconds, progress=True, rerun=rerun, command=command_line())
     runner = make_executor(executor, address=address, retries=retries, processes=processes)
-    tasks = task_list(task, suite)
-    single = len(tasks) == 1 and len(model) == 1  # then an error is the answer, as one clear line
-    plan = plan_suite(model, tasks, settings, seeds=seeds, strict=single)
-    failures = []
-    for why, count in Counter(plan.stale.values()).items():
-        console.print(f"[yellow]note:[/yellow] {count} record(s) in {results}/ recomputed, not reused: {why}",
+    if benchmark is not None:
+        single = False
+        plans = plan_benchmark(model, benchmark, settings, seeds=seeds, strict=False)
+    else:
+        tasks = task_list(task, suite)
+        single = len(tasks) == 1 and len(model) == 1  # then an error is the answer, as one clear line
+        plans = [plan_suite(model, tasks, settings, seeds=seeds, strict=single)]
+    failures, records, reports = [], [], []
+    for why, count in Counter(why for plan in plans for why in plan.stale.values()).items():
+        console.print(f"[yellow]note:[/yellow] {count} record(s) in {escape(str(results))}/ recomputed, not reused: "
+                      f"{escape(why)}",
                       highlight=False, soft_wrap=True)
-    for what, err in plan.problems:  # one failing pairing is reported, and the others still run
-        console.print(f"[red]error:[/red] {what}: {err}", highlight=False, soft_wrap=True)
+    for what, err in (p for plan in plans for p in plan.problems):  # one failing pairing is reported, the others run
+        console.print(f"[red]error:[/red] {escape(what)}: {escape(str(err))}", highlight=False, soft_wrap=True)
         failures.append(what)
-    report = runner.run(plan)
-    for failed in report.failed:
-        if single and failed.exception is not None:
-            raise failed.exception
-        console.print(f"[red]error:[/red] {failed.job.id}: {failed.error}"
-                      + (f" (after {failed.attempts} attempts)" if failed.attempts > 1 else ""),
-                      highlight=False, soft_wrap=True)
-        if not failed.harness_error and failed.trace:
-            console.print(failed.trace, highlight=False, markup=False)
-        failures.append(failed.job.id)
-    print_summary(report.records, results)
-    out.print(f"{len(report.records)} record(s) in {results}/")
+    for plan in plans:
+        report = runner.run(plan)
+        reports.append(report)
+        records += report.records
+        for failed in report.failed:
+            if single and failed.exception is not None:
+                raise failed.exception
+            console.print(f"[red]error:[/red] {escape(failed.job.id)}: {escape(str(failed.error))}"
+                          + (f" (after {failed.attempts} attempts)" if failed.attempts > 1 else ""),
+                          highlight=False, soft_wrap=True)
+            if not failed.harness_error and failed.trace:
+                console.print(failed.trace, highlight=False, markup=False)
+            failures.append(failed.job.id)
+    print_summary(records, results)
+    out.print(f"{len(records)} record(s) in {results}/", markup=False)
     if timings:
-        console.print(report.breakdown(), highlight=False)
+        for report in reports:
+            console.print(report.breakdown(), highlight=False)
     if failures:
         raise EarbenchError(f"{len(failures)} run(s) failed (see above): {'; '.join(failures)}")
 
@@ -219,7 +254,8 @@ def print_summary(records: list["Record"], results: Path) -> None:
         mean = sum(r.metrics[metric] for r in group) / len(group)
         interval, over = summary_interval(group, results)
         runs = f"{len(group)} run" + ("s" if len(group) > 1 else "")
-        table.add_row(model, task, protocol, metric, f"{mean:.4f} {interval}", f"{over}, {runs}")
+        table.add_row(escape(model), escape(task), escape(protocol), metric, f"{mean:.4f} {escape(interval)}",
+                      f"{over}, {runs}")
     out.print(table)
 
 
@@ -244,18 +280,21 @@ def add_plugin_commands() -> None:
     try:
         names = commands.names()
     except EarbenchError as err:  # a broken plugin must not break the CLI
-        console.print(f"[yellow]warning: no plugin commands: {err}[/yellow]")
+        console.print(f"[yellow]warning: no plugin commands: {escape(str(err))}[/yellow]")
         return
     for name in names:
         try:
             command = commands.get(name)
         except Exception as err:  # noqa: BLE001 - a broken plugin must not break the CLI
-            console.print(f"[yellow]warning: plugin command {name!r} failed to load: {err}[/yellow]")
+            console.print(f"[yellow]warning: plugin command {escape(repr(name))} failed to load: {escape(str(err))}[/yellow]")
             continue
         if isinstance(command, typer.Typer):
             app.add_typer(command, name=name)
         else:
             app.command(name)(guarded(command))
+
+
+app.add_typer(import_string("benchmark.analyses.cli:commands")(guarded, parse_options, command_line), name="analyse")
 
 
 def one_line_warning(message, category, filename, lineno, line=None) -> str:

@@ -15,12 +15,14 @@ label set, MIDI numbers, one row per caption or per event), and its heads must e
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from benchmark.errors import TaskError
 from benchmark.registry import import_string
+from benchmark.scoring.metrics import METRICS, Metric
+
+if TYPE_CHECKING:  # manifests are DataFrames; the families are read (e.g. by `earbench list`) without pandas
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,33 @@ def family_of(name: str) -> Family:
     if name not in FAMILIES:
         raise TaskError(f"unknown family {name!r}; expected one of {', '.join(FAMILIES)}")
     return FAMILIES[name]
+
+
+def applies(metric: Metric, family: Family) -> bool:
+    """Whether `family`'s heads yield what `metric` scores (undeclared metrics are not checked)."""
+    if metric.predictions is None:
+        return True
+    return family.prediction_type in metric.predictions and (family.scored_on_values or not metric.on_values)
+
+
+def applicable_metrics(family: Family) -> list[str]:
+    return [name for name in METRICS.names() if applies(METRICS.get(name), family)]
+
+
+def check_metrics(family: Family, metrics: Iterable[str], main_metric: str) -> None:
+    """Every metric is known and scores what `family` predicts, and the main one is among them:
+    a mistake here would otherwise surface only after extraction and probing. Every task
+    source gets this check (`TaskSpec` runs it); the TaskError says what, its caller where."""
+    metrics = tuple(metrics)
+    for name in metrics:
+        if name not in METRICS:
+            raise TaskError(METRICS.unknown_message(name))
+        if not applies(METRICS.get(name), family):
+            article = "an" if family.name[0] in "aeiou" else "a"
+            raise TaskError(f"metric {name!r} does not apply to {article} {family.name} task; "
+                            f"metrics that apply: {', '.join(applicable_metrics(family))}")
+    if main_metric and main_metric not in metrics:
+        raise TaskError(f"main_metric {main_metric!r} is not among the task's metrics ({', '.join(metrics)})")
 
 
 def families_with(protocol: str) -> tuple[str, ...]:

@@ -17,9 +17,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, Callable
-
-import torch
+from typing import TYPE_CHECKING, Any, Callable
 
 from benchmark.errors import EarbenchError
 from benchmark.scoring.items import CLUSTERS, ItemOutputs
@@ -27,6 +25,9 @@ from benchmark.settings import RunSettings
 from benchmark.storage import write_bytes, write_json
 from benchmark.task import TaskSpec
 from benchmark.upstream import count_parameters
+
+if TYPE_CHECKING:  # records are read (the leaderboard, `earbench list benchmarks`) without torch
+    import torch
 
 SCHEMA = 2
 #: the task digest of a record written before records carried one: it equals no digest a
@@ -99,6 +100,7 @@ def package_version(name: str) -> str:
 @lru_cache(maxsize=1)
 def environment() -> dict:
     """The software a record was made with: earbench (version, git commit), Python, torch and `PACKAGES`."""
+    import torch  # here, not at the top: see the TYPE_CHECKING import
     try:
         git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                              cwd=Path(__file__).parent, timeout=5).stdout.strip() or None
@@ -201,7 +203,8 @@ class Record:
         data's, `task_digest`)."""
         pretraining = getattr(upstream, "pretraining", None)
         card = getattr(upstream, "card", None)  # a zoo checkpoint's published facts (benchmark/upstreams/zoo.py)
-        device = str(next(iter(upstream.parameters()), torch.empty(0)).device)
+        weights = next(iter(upstream.parameters()), None)
+        device = str(weights.device) if weights is not None else "cpu"  # a module without weights runs on the CPU
         return cls(
             upstream={"name": upstream.earbench_name, "fingerprint": upstream.earbench_fingerprint,
                       "params": count_parameters(upstream), "sample_rate": int(upstream.sample_rate),

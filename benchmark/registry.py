@@ -55,6 +55,13 @@ def import_string(target: str) -> object:
     return obj
 
 
+def target_of(obj: object) -> str | None:
+    """`module:qualname` of a function or class: what an entry point naming it says, so that a
+    factory both decorated and declared as an entry point is one registration, not a clash."""
+    module, name = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
+    return f"{module}:{name}" if isinstance(module, str) and isinstance(name, str) else None
+
+
 def installed_plugins() -> list[tuple[str, Plugin]]:
     """The packages' `Plugin`s (`earbench.plugins` entry points); importing one imports no built-in."""
     found = []
@@ -103,7 +110,7 @@ class Registry(Generic[T]):
 
     def _check_free(self, name: str, obj: object) -> None:
         existing = self._objects.get(name, self._lazy.get(name))
-        if existing is not None and existing is not obj and existing != obj:
+        if existing is not None and existing is not obj and existing != obj and existing != target_of(obj):
             raise DuplicateNameError(f"{self.kind} {name!r} is already registered ({existing!r})")
 
     def _load_plugins(self) -> None:
@@ -117,7 +124,7 @@ class Registry(Generic[T]):
         declared += [(f"plugin {ep.value!r} ({ep.group})", ep.name, ep.value) for ep in entry_points(group=group)]
         for source, name, target in declared:
             if name in self._objects or name in self._lazy:
-                if self._lazy.get(name) == target:
+                if target in (self._lazy.get(name), target_of(self._objects.get(name))):  # itself, declared twice
                     continue
                 raise DuplicateNameError(f"{self.kind} {name!r} from {source} clashes with an existing registration")
             self._lazy[name] = target
@@ -164,7 +171,7 @@ class Registry(Generic[T]):
     def unknown_message(self, name: str) -> str:
         close = difflib.get_close_matches(name, self.names(), n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
-        listing = f" Known: {', '.join(self.names()) or '(none)'}." if not close else ""
+        listing = f"; known: {', '.join(self.names()) or '(none)'}" if not close else ""
         return f"unknown {self.kind} {name!r}{hint}{listing}"
 
     def names(self) -> list[str]:

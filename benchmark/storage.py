@@ -9,6 +9,7 @@ published is complete on disk and what was not leaves the old version as it was.
 """
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
@@ -159,6 +160,8 @@ def file_lock(path: Path) -> Iterator[None]:
 def writable_dir(path: Path) -> str | None:
     """None if files can be created in the folder `path` (made if missing), else why not."""
     path = Path(path)
+    if os.path.lexists(path) and not path.is_dir():
+        return "it is a file, not a folder"
     try:
         path.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(prefix=".write-test.", suffix=".tmp", dir=path)
@@ -167,3 +170,46 @@ def writable_dir(path: Path) -> str | None:
     except OSError as err:
         return err.strerror or type(err).__name__
     return None
+
+
+def set_aside(path: Path) -> Path:
+    """Rename `path` (a file or folder that cannot be read) to the first free `NAME.bad-N` beside
+    it, in one step, and return the new name: kept for a look, out of the way of what replaces it."""
+    path = Path(path)
+    for n in range(1, 10_000):
+        aside = path.with_name(f"{path.name}.bad-{n}")
+        if os.path.lexists(aside):
+            continue
+        try:
+            if path.is_dir() and not path.is_symlink():
+                os.rename(path, aside)  # a folder is never renamed over an existing one with content
+            else:
+                os.link(path, aside, follow_symlinks=False)  # fails if `aside` appeared meanwhile
+                os.unlink(path)
+        except FileExistsError:
+            continue
+        except PermissionError:  # a file system without hard links
+            os.rename(path, aside)
+        _fsync(path.parent)
+        return aside
+    raise OSError(f"{path}: no free name to set it aside")
+
+
+#: the hidden siblings that writing `path` makes: a temporary file, a staging folder, an old
+#: version moved aside, a bad one being removed (each `.NAME.<random><suffix>`)
+STAGING_SUFFIXES = (".tmp", ".partial", ".old", ".bad")
+
+
+def remove_staging(path: Path) -> list[Path]:
+    """Remove what a writer of `path` killed mid-write left beside it; only for the holder of
+    `path`'s lock, for whom no other writer is alive. Returns what was removed."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        return []
+    removed = []
+    for left in path.parent.glob(f"{glob.escape('.' + path.name)}.*"):
+        if left.name.endswith(STAGING_SUFFIXES):
+            shutil.rmtree(left, ignore_errors=True) if left.is_dir() and not left.is_symlink() else \
+                left.unlink(missing_ok=True)
+            removed.append(left)
+    return removed

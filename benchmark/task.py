@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
-
-import pandas as pd
+from typing import TYPE_CHECKING, Callable
 
 from benchmark.errors import TaskError
-from benchmark.family import family_of
+from benchmark.family import check_metrics, family_of
 from benchmark.registry import Registry
+
+if TYPE_CHECKING:  # manifests are DataFrames; the registries here are listed without pandas
+    import pandas as pd
 
 SPLITS = ("train", "valid", "test")
 
@@ -24,7 +25,10 @@ class TaskSpec:
 
     `splits` names the fixed splits; a k-fold task instead lists `folds` and each run
     tests on one fold, validates on the next and trains on the rest (as HEAR does).
-    `load` returns one manifest per split or fold name.
+    `load` returns one manifest per split or fold name. A task that holds its audio at
+    several rates (a HEAR task's `{rate}/` folders) gives `audio_at(manifests, rate)`: the
+    manifests reading its own copy at that rate where it has one (the run context asks for
+    the upstream's); others are resampled by the harness.
     """
 
     name: str
@@ -41,6 +45,8 @@ class TaskSpec:
     citation: str = ""
     source: str = ""
     root: Path | None = None
+    audio_at: Callable[[dict[str, pd.DataFrame], int], dict[str, pd.DataFrame]] | None = field(
+        default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         try:
@@ -52,8 +58,10 @@ class TaskSpec:
             object.__setattr__(self, "metrics", default_metrics)
         if not self.main_metric:
             object.__setattr__(self, "main_metric", self.metrics[0] if self.metrics != default_metrics else default_main)
-        if self.main_metric not in self.metrics:
-            raise TaskError(f"task {self.name!r}: main metric {self.main_metric!r} is not among its metrics {self.metrics}")
+        try:  # every source's tasks, folder, HEAR, Hugging Face or registered, before any work
+            check_metrics(family, self.metrics, self.main_metric)
+        except TaskError as err:
+            raise TaskError(f"task {self.name!r}: {err}") from None
 
     @property
     def prediction_type(self) -> str:

@@ -2,19 +2,23 @@
 
 An upstream is a `torch.nn.Module` with `sample_rate`, `hop_ms` and
 `forward(audio [B, N], lengths [B]) -> Encoded`. Every layer is returned so that
-protocols can pick one or learn SUPERB's weighted sum of all of them.
+protocols can pick one or learn SUPERB's weighted sum of all of them. An upstream may
+declare `max_seconds`, the longest audio it encodes at once (and `window_overlap_seconds`):
+extraction then encodes longer clips in windows (`benchmark/features/windows.py`).
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass
-from typing import Callable, Protocol, runtime_checkable
-
-import torch
+from typing import TYPE_CHECKING, Callable, Protocol, runtime_checkable
 
 from benchmark.errors import EarbenchError, UpstreamError
 from benchmark.registry import Registry
+
+if TYPE_CHECKING:  # upstreams are torch modules, but naming and listing them needs no torch (`earbench list`)
+    import torch
 
 
 @dataclass
@@ -32,6 +36,42 @@ class Upstream(Protocol):
     hop_ms: float
 
     def __call__(self, audio: torch.Tensor, lengths: torch.Tensor) -> Encoded: ...
+
+
+@dataclass(frozen=True)
+class Window:
+    """An upstream's declared window: the longest audio one forward encodes (`max_seconds`)
+    and how much consecutive windows of a longer clip overlap (`window_overlap_seconds`;
+    default a quarter of the window, at most 2 s)."""
+
+    seconds: float
+    overlap: float
+
+
+def declared_window(module: object) -> Window | None:
+    """`module`'s window, checked (None when it declares no `max_seconds`): a positive
+    length, an overlap that leaves at least one frame hop between window starts, and a
+    hop of a whole number of samples, so that every window starts on a frame."""
+    seconds = getattr(module, "max_seconds", None)
+    if seconds is None:
+        return None
+    name = getattr(module, "earbench_name", type(module).__name__)
+    overlap = getattr(module, "window_overlap_seconds", None)
+    for attr, value in (("max_seconds", seconds), ("window_overlap_seconds", overlap)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not math.isfinite(value) or value < 0):
+            raise UpstreamError(f"upstream {name!r}: {attr}={value!r}; expected a number of seconds >= 0")
+    overlap = min(2.0, seconds / 4) if overlap is None else float(overlap)
+    hop_s = float(module.hop_ms) / 1000.0  # type: ignore[attr-defined]
+    hop_samples = hop_s * int(module.sample_rate)  # type: ignore[attr-defined]
+    if abs(hop_samples - round(hop_samples)) > 1e-6 or round(hop_samples) < 1:
+        raise UpstreamError(f"upstream {name!r} declares max_seconds but its hop ({module.hop_ms} ms at "  # type: ignore[attr-defined]
+                            f"{module.sample_rate} Hz) is not a whole number of samples, so windows "  # type: ignore[attr-defined]
+                            f"cannot start on its frames")
+    if seconds - overlap < hop_s:
+        raise UpstreamError(f"upstream {name!r}: max_seconds={seconds} minus window_overlap_seconds={overlap} "
+                            f"must leave at least one frame hop ({hop_s} s) between window starts")
+    return Window(float(seconds), overlap)
 
 
 #: name -> factory returning an upstream module (a class or a function of no arguments)
@@ -63,7 +103,7 @@ def load_upstream(spec: str | torch.nn.Module, name: str | None = None) -> torch
 
     The result carries `earbench_name` (how results name it) and `earbench_source`.
     """
-    if isinstance(spec, torch.nn.Module):
+    if not isinstance(spec, str):  # a module
         module = spec
         source = f"python:{type(spec).__module__}.{type(spec).__qualname__}"
         name = name or getattr(spec, "earbench_name", None) or type(spec).__name__
@@ -82,6 +122,7 @@ def load_upstream(spec: str | torch.nn.Module, name: str | None = None) -> torch
         if not hasattr(module, attr):
             raise UpstreamError(f"upstream {name!r} has no `{attr}` attribute (see the contract in benchmark/upstream.py)")
     module.earbench_name = name
+    declared_window(module)  # a bad declaration fails here, before any work
     module.earbench_source = source
     return module.eval()
 
@@ -92,6 +133,7 @@ def count_parameters(module: torch.nn.Module) -> int:
 
 def fingerprint(module: torch.nn.Module) -> str:
     """sha256 of the weights, buffers and config: equal fingerprints embed identically."""
+    import torch  # here, not at the top: see the TYPE_CHECKING import
     digest = hashlib.sha256()
     config = {"class": f"{type(module).__module__}.{type(module).__qualname__}",
               "sample_rate": int(module.sample_rate), "hop_ms": float(module.hop_ms),

@@ -66,7 +66,8 @@ def card_text(card: dict | None) -> str | None:
 
 
 def entry_facts(frame: pd.DataFrame) -> pd.DataFrame:
-    """entry -> model, protocol, layer, pooling, params, clips/s, device, compute, date.
+    """entry -> model, protocol, layer, pooling (`;`-joined where a benchmark row holds several),
+    params, clips/s, device, compute, date.
 
     Throughput is the median of the records' `timing.clips_per_s` (records that reused
     cached embeddings carry none), with the device it was measured on; the date is the
@@ -82,8 +83,8 @@ def entry_facts(frame: pd.DataFrame) -> pd.DataFrame:
         computes = ([c for c in map(compute_text, group["pretraining"]) if c]
                     or [c for c in map(card_text, group["card"]) if c])
         dates = group["date"].dropna()
-        rows.append({"entry": entry, "model": first.model, "protocol": first.protocol, "layer": first.layer,
-                     "pooling": first.pooling,
+        used = {col: ";".join(dict.fromkeys(group[col])) for col in ("protocol", "layer", "pooling")}
+        rows.append({"entry": entry, "model": first.model, **used,
                      "params": int(params.max()) if len(params) else None,
                      "clips_per_s": float(speed.median()) if len(speed) else None,
                      "device": devices.mode().iloc[0] if len(devices) else None,

@@ -13,10 +13,12 @@ from leaderboard.direction import Direction, direction
 from leaderboard.domains import DOMAINS, task_domain
 from leaderboard.intervals import all_replicates
 from leaderboard.normalise import Scale, scales
-from leaderboard.ranks import bootstrap_overall, not_separable, rank_intervals, resampling_units
+from leaderboard.ranks import bootstrap_overall, not_separable, percentiles, rank_intervals, resampling_units
 from leaderboard.records import Problem, read_records
 
 FLOOR_MODEL = "logmel"
+#: the central interval the overall and domain scores carry (of the rank bootstrap)
+LEVEL = 0.95
 
 
 @dataclass
@@ -33,6 +35,8 @@ class Board:
     problems: list[Problem] = field(default_factory=list)
     suite: str | None = None
     floor_model: str = FLOOR_MODEL
+    title: str = "all records"            # what the board shows: "benchmark B", or one protocol variant
+    benchmark: str | None = None
 
     @property
     def ranked(self) -> pd.DataFrame:
@@ -48,15 +52,19 @@ def select_tasks(frame: pd.DataFrame, tasks: list[str] | None) -> tuple[pd.DataF
 
 def build(frame: pd.DataFrame, problems: list[Problem] = (), *, tasks: list[str] | None = None,
           suite: str | None = None, floor_model: str = FLOOR_MODEL, known_ceilings: dict[str, float] | None = None,
-          best_ceiling: bool = False, n_boot: int = N_BOOT, seed: int = 0) -> Board:
+          best_ceiling: bool = False, known_floors: dict[str, float] | None = None, by_model: bool = False,
+          title: str = "all records", benchmark: str | None = None, n_boot: int = N_BOOT, seed: int = 0) -> Board:
     """Aggregate run rows (from `read_records`) into a Board.
 
     Entries with a normalised score on every scaled task get an overall score, per-domain
-    averages (over the domain's scaled tasks), a rank and a bootstrap rank interval; the
-    others are listed after them, unranked, with the tasks they miss in the notes.
+    averages (over the domain's scaled tasks), a rank and a bootstrap rank interval, and
+    95% intervals of the overall and domain scores from the same bootstrap; the others are
+    listed after them, unranked, with the tasks they miss in the notes. An entry is one
+    (model, protocol variant, layer, pooling), or with `by_model` one model (a benchmark's
+    board, whose rows hold one declared protocol per task).
     """
     frame, task_list = select_tasks(frame, tasks)
-    frame = frame.assign(entry=aggregate.entry_labels(frame))
+    frame = frame.assign(entry=frame["model"] if by_model else aggregate.entry_labels(frame))
     notes: list[str] = []
     metrics, directions, domains = {}, {}, {}
     for task in task_list:
@@ -84,7 +92,8 @@ def build(frame: pd.DataFrame, problems: list[Problem] = (), *, tasks: list[str]
     replicates = all_replicates(frame, n_boot, seed)
     table = aggregate.cells(frame, replicates)
     floor_entries = sorted(frame.loc[frame["model"] == floor_model, "entry"].unique())
-    task_scales, scale_notes = scales(table["mean"], floor_entries, directions, known_ceilings, best_ceiling)
+    task_scales, scale_notes = scales(table["mean"], floor_entries, directions, known_ceilings, best_ceiling,
+                                      known_floors)
     notes += scale_notes
     table["normalised"] = [task_scales[t](m) + 0.0 if t in task_scales else np.nan
                            for (_, t), m in zip(table.index, table["mean"])]
@@ -103,17 +112,26 @@ def build(frame: pd.DataFrame, problems: list[Problem] = (), *, tasks: list[str]
     entries["missing"] = [", ".join(t for t in task_list if (e, t) not in table.index) for e in names]
     for col in ("rank", "rank_lo", "rank_hi"):
         entries[col] = pd.Series(pd.NA, index=entries.index, dtype="Int64")
+    for col in ("overall", *DOMAINS):
+        entries[f"{col}_lo"], entries[f"{col}_hi"] = np.nan, np.nan
     entries["not_separable_from"] = [[] for _ in names]
+    # a replicate where a cell's metric is undefined (say, no target trial drawn) counts as its point value
+    filled = {key: np.where(np.isnan(r), table.loc[key, "mean"], r) for key, r in replicates.items()}
+    units = resampling_units(frame)
     if complete:
-        # a replicate where a cell's metric is undefined (say, no target trial drawn) counts as its point value
-        filled = {key: np.where(np.isnan(r), table.loc[key, "mean"], r) for key, r in replicates.items()}
-        boot = bootstrap_overall(resampling_units(frame), complete, task_scales, n_boot, np.random.default_rng(seed),
-                                 filled)
+        boot = bootstrap_overall(units, complete, task_scales, n_boot, np.random.default_rng(seed), filled)
         intervals = rank_intervals(entries.loc[complete, "overall"].to_numpy(float), boot)
         for col in ("rank", "rank_lo", "rank_hi"):
             entries.loc[complete, col] = intervals[col].to_numpy()
         for e, others in zip(complete, not_separable(intervals, complete)):
             entries.at[e, "not_separable_from"] = others
+        entries.loc[complete, "overall_lo"], entries.loc[complete, "overall_hi"] = percentiles(boot, LEVEL)
+    for k, d in enumerate(DOMAINS, start=1):
+        in_domain = {t: task_scales[t] for t in scaled if domains[t] == d}
+        have = [e for e in names if in_domain and all((e, t) in table.index for t in in_domain)]
+        if have:
+            boot = bootstrap_overall(units, have, in_domain, n_boot, np.random.default_rng([seed, k]), filled)
+            entries.loc[have, f"{d}_lo"], entries.loc[have, f"{d}_hi"] = percentiles(boot, LEVEL)
     unranked = [e for e in names if e not in complete]
     if scaled and unranked:
         notes.append("not ranked (missing a task of the overall score): " + "; ".join(
@@ -124,7 +142,7 @@ def build(frame: pd.DataFrame, problems: list[Problem] = (), *, tasks: list[str]
         ["_r", "overall", "model"], ascending=[True, False, True], na_position="last").drop(columns="_r")
     return Board(tasks=task_list, metrics=metrics, directions=directions, domains=domains, entries=entries,
                  cells=table, scales=task_scales, layer_weights=aggregate.layer_weights(frame), notes=notes,
-                 problems=list(problems), suite=suite, floor_model=floor_model)
+                 problems=list(problems), suite=suite, floor_model=floor_model, title=title, benchmark=benchmark)
 
 
 def build_from(results: str | Path, **kwargs) -> Board:

@@ -1,4 +1,7 @@
-"""`earbench leaderboard`: render result records (plugged into the CLI by entry point)."""
+"""`earbench leaderboard`: render result records (plugged into the CLI by entry point).
+
+Only typer and light modules load at the top, so that `earbench --help` stays instant; the
+board (pandas, scipy, matplotlib) loads when the command runs (docs/design.md, the CLI's start-up)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,9 +9,8 @@ from typing import List, Optional
 
 import typer
 
+from benchmark.benchmarks import FLOOR_MODEL
 from benchmark.errors import EarbenchError
-from leaderboard.board import FLOOR_MODEL
-from leaderboard.write import write_all
 
 
 def parse_ceilings(items: list[str]) -> dict[str, float]:
@@ -29,7 +31,11 @@ def leaderboard(results: Path = typer.Option(Path("results"), help="Directory of
                                                                "index.html here."),
                 suite: Optional[str] = typer.Option(None, "--suite", "-s", help="Only this suite's tasks, in its "
                                                     "order; the overall score averages over them."),
-                floor: str = typer.Option(FLOOR_MODEL, help="Reference model: 0 on the normalised score."),
+                benchmark: Optional[str] = typer.Option(None, "--benchmark", "-b", help="Rank one row per model "
+                                                        "on this benchmark's declared protocols (`earbench list "
+                                                        "benchmarks`); other records get their protocol's board."),
+                floor: Optional[str] = typer.Option(None, help=f"Reference model: 0 on the normalised score "
+                                                    f"(default: the benchmark's, else {FLOOR_MODEL})."),
                 ceiling: List[str] = typer.Option([], help="TASK=VALUE: a best known score used as that task's "
                                                   "ceiling instead of the perfect value; repeatable."),
                 best_ceiling: bool = typer.Option(False, help="Use the best observed score as every task's ceiling.")
@@ -38,13 +44,20 @@ def leaderboard(results: Path = typer.Option(Path("results"), help="Directory of
     per-domain scores, ranks with bootstrap intervals. Prints the Markdown table."""
     if not results.is_dir():
         raise EarbenchError(f"no results folder {str(results)!r}")
+    if benchmark and suite:
+        raise EarbenchError(f"--benchmark {benchmark} fixes its tasks; drop --suite {suite}")
     tasks = None
     if suite:
         from benchmark.task import suite_tasks
         tasks = suite_tasks(suite)
-    board, text = write_all(results, out, tasks=tasks, suite=suite, floor_model=floor,
-                            known_ceilings=parse_ceilings(ceiling), best_ceiling=best_ceiling)
-    for problem in board.problems:
+    if benchmark:
+        from benchmark.benchmarks import BENCHMARKS
+        BENCHMARKS.get(benchmark)  # an unknown name fails here, with the known ones
+    from leaderboard.write import write_all
+    boards, text = write_all(results, out, tasks=tasks, suite=suite, benchmark=benchmark,
+                             floor_model=floor if floor or benchmark else FLOOR_MODEL,
+                             known_ceilings=parse_ceilings(ceiling), best_ceiling=best_ceiling)
+    for problem in boards[0].problems:
         typer.echo(f"warning: {results / problem.file}: {problem.reason}", err=True)
     typer.echo(text, nl=False)
     if out:

@@ -61,9 +61,10 @@ def resolve(labels: pd.Series, frame: pd.DataFrame, name: str) -> str:
 
 
 def compare(frame: pd.DataFrame, a: str, b: str, tasks: list[str] | None = None, *, alpha: float = ALPHA,
-            n_boot: int = N_BOOT, seed: int = 0) -> list[TaskComparison]:
-    """One TaskComparison per task (the given ones, or every task either entry has)."""
-    frame = frame.assign(entry=entry_labels(frame))
+            n_boot: int = N_BOOT, seed: int = 0, by_model: bool = False) -> list[TaskComparison]:
+    """One TaskComparison per task (the given ones, or every task either entry has). With
+    `by_model` an entry is a model (the records of a benchmark's declared protocols)."""
+    frame = frame.assign(entry=frame["model"] if by_model else entry_labels(frame))
     a, b = resolve(frame["entry"], frame, a), resolve(frame["entry"], frame, b)
     if a == b:
         raise EarbenchError(f"compare needs two different entries, got {a!r} twice")

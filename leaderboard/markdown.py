@@ -1,4 +1,5 @@
-"""LEADERBOARD.md: one table (a row per entry, ranked first), then notes and skipped files.
+"""LEADERBOARD.md: one table (a row per entry, ranked first), then notes, the other protocols'
+boards of a benchmark (leaderboard/boards.py) and skipped files.
 
 The text depends on the records only (no clock, fixed bootstrap seed, file names relative
 to the results folder), so a committed LEADERBOARD.md can be checked against its records.
@@ -6,6 +7,7 @@ to the results folder), so a committed LEADERBOARD.md can be checked against its
 from __future__ import annotations
 
 import math
+from typing import Sequence
 
 import pandas as pd
 
@@ -64,13 +66,21 @@ def columns(board: Board) -> list[str]:
             "params", "clips/s (device)", "pre-training", "date", "not separable from"]
 
 
+def score_text(row: pd.Series, column: str) -> str:
+    """A normalised score with its 95% interval (the rank bootstrap's) where it has one: `12.3 [10.1, 14.2]`."""
+    lo, hi = row.get(f"{column}_lo"), row.get(f"{column}_hi")
+    if lo is None or hi is None or pd.isna(lo) or pd.isna(hi) or pd.isna(row[column]):
+        return fmt(row[column])
+    return f"{fmt(row[column])} [{fmt(lo)}, {fmt(hi)}]"
+
+
 def rows(board: Board) -> list[list[str]]:
     """The table's cells as text, in display order (shared with the HTML page)."""
     out = []
     for entry, r in board.entries.iterrows():
         speed = "—" if r["clips_per_s"] is None or pd.isna(r["clips_per_s"]) else \
             f"{r['clips_per_s']:.0f}" + (f" ({r['device']})" if r["device"] else "")
-        out.append([rank_text(r), entry, fmt(r["overall"]), *(fmt(r[d]) for d in DOMAINS),
+        out.append([rank_text(r), entry, score_text(r, "overall"), *(score_text(r, d) for d in DOMAINS),
                     *(cell_text(board, entry, t) for t in board.tasks), params_text(r["params"]), speed,
                     r["compute"] if isinstance(r["compute"], str) else "—",  # NaN where others have compute
                     r["date"] or "—", ", ".join(r["not_separable_from"]) or "—"])
@@ -91,7 +101,8 @@ def method_text(board: Board) -> str:
         parts.append(f"{SEED_MARK} records without per-item outputs: mean ± 95% Student-t half-width over seeds and "
                      f"folds (training randomness only; test items not covered); none for a single run.")
     parts.append(f"Overall and {', '.join(DOMAINS)}: the normalised score (0 = {board.floor_model}, 100 = ceiling) "
-                 f"averaged over {len(scaled)} task(s) ({', '.join(scaled) or 'none'}) and over each domain's tasks.")
+                 f"averaged over {len(scaled)} task(s) ({', '.join(scaled) or 'none'}) and over each domain's tasks, "
+                 f"with the 95% percentile interval of the same bootstrap as the ranks.")
     parts.append("Rank: by overall score, with a 95% interval from the same bootstrap (cells without per-item outputs "
                  "resample their seeds/folds); entries whose intervals overlap are not separable. See earbench's "
                  "docs/leaderboard.md.")
@@ -115,12 +126,31 @@ def markdown_table(board: Board) -> str:
     return pipe_table(columns(board), rows(board)) + "\n"
 
 
-def render(board: Board) -> str:
-    """The whole LEADERBOARD.md."""
-    title = "# earbench leaderboard" + (f": suite `{board.suite}`" if board.suite else "")
+def board_section(board: Board, level: str = "##") -> list[str]:
+    """One board's table and notes (an other-protocol board of a benchmark page)."""
+    parts = [f"{level} {board.title}", "", markdown_table(board)]
+    if board.notes:
+        parts += [*(f"- {n}" for n in board.notes), ""]
+    return parts
+
+
+def render(boards: Board | Sequence[Board]) -> str:
+    """The whole LEADERBOARD.md: the main board (a benchmark's, when there is one), then the
+    other protocols' boards, then the files left out."""
+    boards = [boards] if isinstance(boards, Board) else list(boards)
+    board = boards[0]
+    if board.benchmark:
+        title = f"# earbench leaderboard: benchmark `{board.benchmark}`"
+    else:
+        title = "# earbench leaderboard" + (f": suite `{board.suite}`" if board.suite else "")
     parts = [title, "", method_text(board), "", markdown_table(board)]
     if board.notes:
         parts += ["## Notes", "", *(f"- {n}" for n in board.notes), ""]
+    if len(boards) > 1:
+        parts += ["## Other protocols", "", "Records that are not the benchmark's declared protocol for their task, "
+                  "each protocol variant its own board (one row per model; the same cells, intervals and floor).", ""]
+        for other in boards[1:]:
+            parts += board_section(other, "###")
     if board.problems:
         parts += ["## Records left out or partly ignored", "", *(f"- `{p.file}`: {p.reason}" for p in board.problems),
                   ""]

@@ -48,6 +48,12 @@ def bootstrap_overall(units: dict[tuple[str, str], np.ndarray], entries: list[st
     return out / max(len(scales), 1)
 
 
+def percentiles(boot: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Per column of `boot` ([n_boot, entries]), the central `level` percentile interval (lo, hi)."""
+    tail = 100 * (1 - level) / 2
+    return np.percentile(boot, tail, axis=0), np.percentile(boot, 100 - tail, axis=0)
+
+
 def rank_intervals(point: np.ndarray, boot: np.ndarray, level: float = 0.95) -> pd.DataFrame:
     """Rank of each point score (1 = best, ties share the better rank) and the central
     `level` interval of its bootstrap ranks."""

@@ -1,4 +1,7 @@
-"""leaderboard.csv: the board as numbers, one row per entry, for other tools to read.
+"""leaderboard.csv: the boards as numbers, one row per entry, for other tools to read.
+
+`board` names the board a row is on; `overall_lo`/`overall_hi` and `<domain>_lo`/`_hi` are
+the 95% intervals of the normalised scores (the rank bootstrap's).
 
 Per task: `<task>:mean`, its 95% interval `<task>:lo` and `<task>:hi`, `<task>:interval`
 (how it was made: `items`, the bootstrap over test items and seeds; `seeds`, Student t over
@@ -7,15 +10,25 @@ seeds for records without per-item outputs; `none`), `<task>:n` (runs) and
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 import pandas as pd
 
 from leaderboard.board import Board
 from leaderboard.domains import DOMAINS
 
 
-def frame(board: Board) -> pd.DataFrame:
+def frame(boards: Board | Sequence[Board]) -> pd.DataFrame:
+    """Every board's rows, the first column naming the board (`benchmark B`, or a protocol variant)."""
+    boards = [boards] if isinstance(boards, Board) else list(boards)
+    return pd.concat([board_frame(b) for b in boards], ignore_index=True)
+
+
+def board_frame(board: Board) -> pd.DataFrame:
+    bounds = [f"{c}_{end}" for c in ("overall", *DOMAINS) for end in ("lo", "hi")]
     out = board.entries.reset_index()[["rank", "rank_lo", "rank_hi", "entry", "model", "protocol", "layer", "pooling",
-                                       "overall", *DOMAINS]].copy()
+                                       "overall", *DOMAINS, *bounds]].copy()
+    out.insert(0, "board", board.title)
     for task in board.tasks:
         for stat in ("mean", "lo", "hi", "interval", "n", "normalised"):
             out[f"{task}:{stat}"] = [board.cells[stat].get((e, task)) for e in out["entry"]]

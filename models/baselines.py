@@ -2,7 +2,9 @@
 
 All three are batch independent by construction: the STFT is not centred (a frame sees only
 samples of its own clip), and every layer masks frames past an item's length, so an item
-embeds the same alone or padded inside a batch.
+embeds the same alone or padded inside a batch. The Transformer attends over all the frames
+it is given, so its memory grows with the square of a clip's length: it declares a 30 s
+window (`max_seconds`), and extraction encodes longer clips window by window.
 """
 from __future__ import annotations
 
@@ -76,7 +78,14 @@ class RandomCNN(nn.Module):
 
 
 class RandomTransformer(nn.Module):
-    """Log-mel -> linear -> 4 random Transformer layers with padding masks (fixed seed)."""
+    """Log-mel -> linear -> 4 random Transformer layers with padding masks (fixed seed).
+
+    `max_seconds`: with full attention, a 10-minute clip in one forward would need 57.6 GB of
+    attention scores per layer (60 000 frames squared x 4 heads x 4 bytes); 30 s windows
+    (longer than every clip of the mini suite) need 144 MB each.
+    """
+
+    max_seconds = 30.0
 
     def __init__(self, dim: int = 256, layers: int = 4, heads: int = 4, seed: int = SEED) -> None:
         super().__init__()

@@ -1,8 +1,11 @@
 """BEST-RQ (Chiu et al. 2022): masked prediction of labels from a frozen random-projection
 quantiser, on a Conformer over stacked log-mel frames.
 
-- Input: normalised 80-bin log-mel (10 ms); 4 frames are stacked (40 ms, 320 values) —
-  the quantiser's input and, through a linear layer, the encoder's.
+- Input: 80-bin log-mel (10 ms), normalised per mel bin with the pre-training data's
+  statistics (the recipes' front end has `per_feature`: the paper finds the normalisation
+  critical for the random-projection quantiser, whose codes otherwise collapse onto the
+  loud bins); 4 frames are stacked (40 ms, 320 values) — the quantiser's input and, through
+  a linear layer, the encoder's, a Conformer with relative position encoding.
 - Labels: `RandomProjectionQuantizer` of the *unmasked* stacked frames (projection to 16
   dims, 8192 codewords, all frozen).
 - Masking: spans of 400 ms (10 stacked frames) starting with probability 0.01 per 10 ms
@@ -13,13 +16,15 @@ No k-means, no teacher, no EMA.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from benchmark.upstream import Encoded
+from models.config import config_dict
+from models.diagnostics import code_stats
 from models.frontends import Frontend, FrontendConfig
 from models.objective import Objective
 from models.quantizer import RandomProjectionQuantizer
@@ -51,7 +56,7 @@ class FbankConformer(nn.Module):
         super().__init__()
         c = config
         self.spec = c
-        self.config = {"kind": self.kind, **asdict(c)}
+        self.config = {"kind": self.kind, **config_dict(c)}
         self.frontend = Frontend(c.frontend)
         self.sample_rate = c.frontend.sample_rate
         self.hop_ms = c.frontend.hop_ms * c.stack
@@ -130,3 +135,10 @@ class BESTRQ(Objective):
         with torch.no_grad():
             accuracy = (logits.argmax(-1) == target).float().mean()
         return loss, {"accuracy": accuracy}
+
+    @torch.no_grad()
+    def diagnose(self, audio: torch.Tensor, step: int) -> dict[str, float]:
+        """How the frozen quantiser's labels spread over its codebook on the probe crops."""
+        stacked, _ = self.encoder.stacked(audio)
+        stats = code_stats(self.quantizer(stacked).reshape(-1, 1), self.quantizer.entries)
+        return {"label_perplexity": stats["code_perplexity"], "labels_used": stats["codes_used"]}

@@ -9,12 +9,13 @@ every convolution, so an item embeds the same alone or padded in a batch (in eva
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn as nn
 
 from benchmark.upstream import Encoded
+from models.config import config_dict
 from models.frontends import Frontend, FrontendConfig
 
 BYOLA_FRONTEND = FrontendConfig(kind="logmel", n_mels=64, win_ms=64.0, hop_ms=10.0, n_fft=1024,
@@ -48,7 +49,7 @@ class BYOLACNN(nn.Module):
         if c.frontend.n_mels % 8:
             raise ValueError(f"BYOL-A's CNN needs n_mels divisible by 8, got {c.frontend.n_mels}")
         self.spec = c
-        self.config = {"kind": self.kind, **asdict(c)}
+        self.config = {"kind": self.kind, **config_dict(c)}
         self.frontend = Frontend(c.frontend)
         self.sample_rate = c.frontend.sample_rate
         self.hop_ms = c.frontend.hop_ms * 2 ** self.blocks

@@ -16,19 +16,24 @@ Pairs: the trainer hands an objective audio crops only, so this objective reads 
 $EARBENCH_HOME such as `mini-retrieval` / `mini-tagging`), drawing batch `i` from the
 step's seeded RNG (so `--resume` replays it); the trainer's crops of `--data` serve only
 the feature statistics. `forward(audio, step, captions)` trains on given pairs instead.
+Clips are read whole up to `crop_frames` (the recipes' crops are the length of their pairs'
+clips: 8 s for mini-retrieval at tiny size, 10 s at base), so the crop never misses the
+captioned event; `prepare` logs how many clips are longer.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from benchmark.upstream import Encoded
+from models.config import config_dict
 from models.frontends import Frontend
 from models.objective import Objective
+from models.paired_data import PairedBatches, find_pairs_folder, read_pairs
 from models.spectrogram_vit import SpectrogramViT, ViTConfig
 from models.text import TextConfig, TextEncoder
 
@@ -52,7 +57,7 @@ class CLAPModel(nn.Module):
     def __init__(self, config: CLAPModelConfig) -> None:
         super().__init__()
         self.spec = config
-        self.config = {"kind": self.kind, **asdict(config)}
+        self.config = {"kind": self.kind, **config_dict(config)}
         self.audio = SpectrogramViT(config.audio)
         self.text = TextEncoder(config.text)
         self.audio_proj = nn.Linear(self.audio.frame_dim, config.embed_dim)
@@ -116,13 +121,24 @@ class CLAP(Objective):
     def crop_samples(self) -> int:
         return self.encoder.audio.spec.frontend.samples_for(self.config.crop_frames)
 
-    def pairs_batch(self, batch: int, device: torch.device) -> tuple[torch.Tensor, list[str]]:
-        from models.paired_data import PairedBatches, find_pairs_folder, read_pairs
+    def paired_batches(self, batch: int) -> PairedBatches:
         if self._batches is None or self._batches.batch != batch:
             pairs = read_pairs(find_pairs_folder(self.config.pairs), self.config.split, self.config.caption_template)
             self._batches = PairedBatches(pairs, batch, self.crop_samples(), self.encoder.sample_rate)
+        return self._batches
+
+    def prepare(self, files: list, seed: int) -> list[str]:
+        batches = self.paired_batches(1)
+        seconds = self.crop_samples() / self.encoder.sample_rate
+        line = f"caption pairs: {len(batches.pairs)} pairs of {batches.clips} clips from {self.config.pairs}, " \
+               f"read whole up to {seconds:.2f} s"
+        if batches.longer:
+            line += f"; warning: {batches.longer} clips are longer and are cropped at random (events may be missed)"
+        return [line]
+
+    def pairs_batch(self, batch: int, device: torch.device) -> tuple[torch.Tensor, list[str]]:
         index = int(torch.randint(0, 2 ** 62, (1,)))  # the trainer seeds every step
-        audio, captions = self._batches[index]
+        audio, captions = self.paired_batches(batch)[index]
         return audio.to(device), captions
 
     def forward(self, audio: torch.Tensor, step: int,

@@ -21,6 +21,19 @@ def to_dict(obj: Any) -> Any:
     return obj
 
 
+def config_dict(obj: Any) -> Any:
+    """`dataclasses.asdict`, leaving out options a class added after checkpoints were first
+    written while they are at their defaults (its `LATER_DEFAULTS`), so that those checkpoints
+    keep their config and fingerprint."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        later = getattr(type(obj), "LATER_DEFAULTS", {})
+        return {f.name: config_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)
+                if not (f.name in later and getattr(obj, f.name) == later[f.name])}
+    if isinstance(obj, (list, tuple)):
+        return [config_dict(x) for x in obj]
+    return obj
+
+
 def from_dict(cls: type[T], data: Any, where: str = "config") -> T:
     """Rebuild dataclass `cls` from `data`, recursing into dataclass-typed fields."""
     if not isinstance(data, dict):

@@ -2,6 +2,11 @@
 
     x = x + 1/2 FFN(x);  x = x + MHSA(x);  x = x + Conv(x);  x = x + 1/2 FFN(x);  LayerNorm
 
+Self-attention carries the positions, as the paper's: relative sinusoidal position encoding
+(Transformer-XL, Dai et al. 2019): score(i, j) = (q_i + u) . k_j + (q_i + v) . W r_{i-j},
+with learned per-head biases u, v and a projection W of sinusoids r of the offset i - j.
+Offsets, not absolute positions, so a clip scores the same alone or padded in a batch.
+
 The convolution module is pointwise conv + GLU, a depthwise conv, a norm, Swish and a
 pointwise conv. The norm is a LayerNorm over channels rather than the paper's BatchNorm,
 so a clip's features never depend on the other clips of its batch (the upstream contract's
@@ -10,10 +15,45 @@ the depthwise conv, which is what a clip alone sees past its end.
 """
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
-from models.vit import Attention
+from models.vit import sincos_1d
+
+
+class RelPositionAttention(nn.Module):
+    """Multi-head self-attention with Transformer-XL relative position scores."""
+
+    def __init__(self, dim: int, heads: int) -> None:
+        super().__init__()
+        if dim % heads:
+            raise ValueError(f"width {dim} is not divisible by {heads} heads")
+        self.heads, self.head_dim = heads, dim // heads
+        self.qkv = nn.Linear(dim, dim * 3)
+        self.proj = nn.Linear(dim, dim)
+        self.pos_proj = nn.Linear(dim, dim, bias=False)
+        self.pos_bias_u = nn.Parameter(torch.zeros(heads, self.head_dim))
+        self.pos_bias_v = nn.Parameter(torch.zeros(heads, self.head_dim))
+        nn.init.xavier_uniform_(self.pos_bias_u)
+        nn.init.xavier_uniform_(self.pos_bias_v)
+
+    def forward(self, x: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
+        b, n, d = x.shape
+        q, k, v = self.qkv(x).view(b, n, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)  # [B, H, N, dh]
+        offsets = torch.arange(n - 1, -n, -1, device=x.device)  # column c holds offset n - 1 - c
+        r = self.pos_proj(sincos_1d(offsets.cpu(), d).to(x.device, x.dtype))
+        r = r.view(2 * n - 1, self.heads, self.head_dim).transpose(0, 1)  # [H, 2N-1, dh]
+        scores = (q + self.pos_bias_v[:, None].to(q.dtype)) @ r.transpose(-1, -2)[None]  # [B, H, N, 2N-1]
+        i = torch.arange(n, device=x.device)
+        column = (n - 1) - i[:, None] + i[None, :]  # offset i - j
+        bias = scores.gather(-1, column.expand(b, self.heads, n, n)) / math.sqrt(self.head_dim)
+        if keep is not None:
+            bias = bias.masked_fill(~keep[:, None, None, :], float("-inf"))
+        out = F.scaled_dot_product_attention(q + self.pos_bias_u[:, None].to(q.dtype), k, v, attn_mask=bias)
+        return self.proj(out.transpose(1, 2).reshape(b, n, d))
 
 
 class FeedForward(nn.Sequential):
@@ -46,7 +86,7 @@ class ConformerBlock(nn.Module):
         super().__init__()
         self.ff1 = FeedForward(dim, ff_mult)
         self.attn_norm = nn.LayerNorm(dim, eps=1e-6)
-        self.attn = Attention(dim, heads)
+        self.attn = RelPositionAttention(dim, heads)
         self.conv = ConvModule(dim, kernel)
         self.ff2 = FeedForward(dim, ff_mult)
         self.norm = nn.LayerNorm(dim, eps=1e-6)

@@ -1,17 +1,25 @@
 """EAT (Chen et al. 2024): data2vec 2.0-style bootstrap with the Utterance-Frame Objective.
 
 - Teacher: EMA of the student encoder, on the *full* spectrogram. Target per patch = the
-  average of its top `target_layers` block outputs, each instance-normed over the patches,
-  the average then layer-normed (no affine).
+  average over its top `target_layers` blocks of each block's feed-forward output (before the
+  residual sum: data2vec 2.0's `ffn_targets`, EAT's `end_of_block_targets: false`), each
+  instance-normed over the patches, the average then layer-normed (no affine). The residual
+  stream would carry the input's position embedding into every target, a shortcut the
+  student learns first.
 - Student: `clones` masked copies of each clip (multi-mask), inverse block masking with
   ratio 0.8 (the visible 20% kept as blocks); only visible patches are encoded, so the
   teacher's one full forward is amortised over all clones.
 - Decoder: a light 2-D CNN over the patch grid (visible outputs in place, noise elsewhere).
-- Loss (UFO): frame MSE at masked patches + `cls_weight` x MSE between the student's CLS
-  output and the teacher target mean-pooled over patches.
+- Loss (UFO), weighted as the official code (`d2v_loss`, fairseq's division by the sample
+  size = the number of masked patches M): squared errors summed over dimensions and scaled by
+  1/sqrt(D); the frame term is averaged over the M masked patches, while the utterance term
+  (student CLS output vs the teacher target mean-pooled over patches) is multiplied by
+  `cls_weight` x M before that division, i.e. *summed* over the clips x clones of the
+  (micro-)batch. Gradients are clipped at norm 4 (the recipe's `clip_grad`).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import torch
@@ -20,7 +28,7 @@ import torch.nn.functional as F
 
 from models.ema import EMATeacher
 from models.masking import inverse_block_mask, split
-from models.objective import Objective, mse
+from models.objective import Objective
 from models.schedules import Anneal
 from models.spectrogram_vit import SpectrogramViT, ViTConfig
 from models.vit import gather_tokens, scatter_tokens
@@ -73,6 +81,34 @@ class CNNDecoder(nn.Module):
         return self.out(x.permute(0, 3, 2, 1).reshape(b, n, -1))
 
 
+def ffn_outputs(vit: SpectrogramViT, tokens: torch.Tensor) -> list[torch.Tensor]:
+    """Each block's feed-forward output (before its residual sum) at the patch positions, for
+    patch tokens [B, N, D] run with the CLS token through the blocks of `vit`."""
+    if vit.spec.norm == "post":  # data2vec 2.0's post-norm blocks give these as their targets
+        return vit.block_outputs(tokens)
+    x = tokens
+    if vit.cls is not None:
+        x = torch.cat([vit.cls.expand(x.shape[0], -1, -1).to(x.dtype), x], 1)
+    outs = []
+    for block in vit.transformer.blocks:
+        x = x + block.attn(block.norm1(x))
+        f = block.mlp(block.norm2(x))
+        x = x + f
+        outs.append(f[:, vit.prefix:])
+    return outs
+
+
+def ufo_loss(pred: torch.Tensor, target: torch.Tensor, cls_pred: torch.Tensor, cls_target: torch.Tensor,
+             cls_weight: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """EAT's frame and utterance terms: masked-patch predictions `pred`, `target` [M, D] and
+    CLS outputs `cls_pred`, `cls_target` [V, D] (V = clips x clones) -> (frame, utterance)
+    with frame + utterance = the official loss divided by M."""
+    scale = 1.0 / math.sqrt(pred.shape[-1])
+    frame = (pred.float() - target.float()).pow(2).sum(-1).mean() * scale
+    utterance = cls_weight * (cls_pred.float() - cls_target.float()).pow(2).sum(-1).sum() * scale
+    return frame, utterance
+
+
 class EAT(Objective):
     encoder_config_class = ViTConfig
     config_class = EATConfig
@@ -93,7 +129,7 @@ class EAT(Objective):
     def targets(self, feats: torch.Tensor) -> torch.Tensor:
         teacher: SpectrogramViT = self.teacher.module
         with torch.no_grad():
-            outs = teacher.block_outputs(teacher.embed(feats))[-self.config.target_layers:]
+            outs = ffn_outputs(teacher, teacher.embed(feats))[-self.config.target_layers:]
             y = sum(F.instance_norm(o.float().transpose(1, 2)).transpose(1, 2) for o in outs) / len(outs)
             return F.layer_norm(y, y.shape[-1:])
 
@@ -111,9 +147,10 @@ class EAT(Objective):
         noise = torch.randn(views, n, z.shape[-1], device=z.device, dtype=z.dtype) * c.mask_noise_std
         pred = self.decoder(scatter_tokens(noise, visible, z[:, enc.prefix:]), enc.freq_patches)
         y = y.repeat_interleave(c.clones, 0)
-        frame = mse(gather_tokens(pred, masked), gather_tokens(y, masked))
-        utterance = mse(z[:, 0], y.mean(1))
-        loss = frame + c.cls_weight * utterance
+        d = y.shape[-1]
+        frame, utterance = ufo_loss(gather_tokens(pred, masked).reshape(-1, d), gather_tokens(y, masked).reshape(-1, d),
+                                    z[:, 0], y.mean(1), c.cls_weight)
+        loss = frame + utterance
         return loss, {"frame": frame.detach(), "utterance": utterance.detach()}
 
     def after_step(self, step: int) -> dict[str, float]:

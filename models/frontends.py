@@ -7,6 +7,7 @@ with, so patches straddling the end of a clip are batch independent too.
 """
 from __future__ import annotations
 
+from typing import ClassVar
 from dataclasses import asdict, dataclass
 
 import torch
@@ -15,15 +16,21 @@ import torchaudio
 from torchaudio.compliance import kaldi
 
 LOG_EPS = torch.finfo(torch.float32).eps
+#: the torchaudio MelSpectrogram front ends: kind -> mel scale and filter normalisation
+MEL_SCALES = {"logmel": {}, "logmel-slaney": {"mel_scale": "slaney", "norm": "slaney"}}
 
 
 @dataclass(frozen=True)
 class FrontendConfig:
-    """`kind` is `logmel` (torchaudio MelSpectrogram, natural log, as M2D/MATPAC/BYOL-A) or
-    `kaldi` (torchaudio.compliance.kaldi.fbank, Hanning window, as AST/Audio-MAE/EAT).
+    """`kind` is `logmel` (torchaudio MelSpectrogram, natural log, as M2D/BYOL-A), `logmel-slaney`
+    (the same on the Slaney mel scale with area-normalised filters, librosa's defaults, as
+    MATPAC's released code) or `kaldi` (torchaudio.compliance.kaldi.fbank, Hanning window, as
+    AST/Audio-MAE/EAT).
 
     Features are standardised as `(x - mean) / (std * norm_scale)` with statistics of the
-    pre-training data (`norm_scale` = 2 is AST's and EAT's convention).
+    pre-training data (`norm_scale` = 2 is AST's and EAT's convention): one mean and std over
+    all values, or with `per_feature` one per mel bin (BEST-RQ, whose random-projection
+    quantiser needs every input dimension on the same scale).
     """
 
     kind: str = "logmel"
@@ -35,6 +42,10 @@ class FrontendConfig:
     f_min: float = 50.0
     f_max: float = 8000.0
     norm_scale: float = 1.0
+    per_feature: bool = False
+
+    #: options added after checkpoints were first written (models.config.config_dict)
+    LATER_DEFAULTS: ClassVar[dict] = {"per_feature": False}
 
     @property
     def win(self) -> int:
@@ -54,16 +65,18 @@ class Frontend(nn.Module):
 
     def __init__(self, config: FrontendConfig) -> None:
         super().__init__()
-        if config.kind not in ("logmel", "kaldi"):
-            raise ValueError(f"unknown front end {config.kind!r}; expected 'logmel' or 'kaldi'")
+        if config.kind not in MEL_SCALES and config.kind != "kaldi":
+            raise ValueError(f"unknown front end {config.kind!r}; expected 'logmel', 'logmel-slaney' or 'kaldi'")
         self.config = config
         # shape [1], not [] : benchmark.upstream.fingerprint cannot hash 0-dim tensors
-        self.register_buffer("mean", torch.zeros(1))
-        self.register_buffer("std", torch.ones(1))
-        if config.kind == "logmel":
+        stats = config.n_mels if config.per_feature else 1
+        self.register_buffer("mean", torch.zeros(stats))
+        self.register_buffer("std", torch.ones(stats))
+        if config.kind in MEL_SCALES:
             self.mel = torchaudio.transforms.MelSpectrogram(
                 config.sample_rate, n_fft=config.n_fft, win_length=config.win, hop_length=config.hop,
-                f_min=config.f_min, f_max=config.f_max, n_mels=config.n_mels, center=False, power=2.0)
+                f_min=config.f_min, f_max=config.f_max, n_mels=config.n_mels, center=False, power=2.0,
+                **MEL_SCALES[config.kind])
         else:
             self.padded = 1 << (config.win - 1).bit_length()
             banks, _ = kaldi.get_mel_banks(config.n_mels, self.padded, float(config.sample_rate), config.f_min,
@@ -75,9 +88,10 @@ class Frontend(nn.Module):
     def n_mels(self) -> int:
         return self.config.n_mels
 
-    def set_stats(self, mean: float, std: float) -> None:
-        self.mean.fill_(float(mean))
-        self.std.fill_(float(std))
+    def set_stats(self, mean: float | torch.Tensor, std: float | torch.Tensor) -> None:
+        """A number each, or (`per_feature`) one value per mel bin."""
+        self.mean.copy_(torch.as_tensor(mean, dtype=self.mean.dtype).expand_as(self.mean))
+        self.std.copy_(torch.as_tensor(std, dtype=self.std.dtype).expand_as(self.std))
 
     def frames(self, lengths: torch.Tensor) -> torch.Tensor:
         win, hop = self.config.win, self.config.hop
@@ -89,7 +103,7 @@ class Frontend(nn.Module):
         if audio.shape[-1] < self.config.win:
             audio = nn.functional.pad(audio, (0, self.config.win - audio.shape[-1]))
         with torch.autocast(audio.device.type, enabled=False):
-            if self.config.kind == "logmel":
+            if self.config.kind in MEL_SCALES:
                 return (self.mel(audio) + LOG_EPS).log().transpose(1, 2)
             return self.kaldi_fbank(audio)
 
@@ -132,3 +146,18 @@ def feature_stats(frontend: Frontend, clips: torch.Tensor, batch: int = 16) -> t
     mean = total / count
     std = max((total_sq / count - mean * mean), 1e-12) ** 0.5
     return mean, std
+
+
+@torch.no_grad()
+def feature_stats_per_bin(frontend: Frontend, clips: torch.Tensor, batch: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and standard deviation of each feature (mel bin) of the raw features of `clips` [B, N]."""
+    total = total_sq = None
+    count = 0
+    for start in range(0, clips.shape[0], batch):
+        feats = frontend.raw(clips[start: start + batch]).double().flatten(0, 1)
+        total = feats.sum(0) if total is None else total + feats.sum(0)
+        total_sq = feats.square().sum(0) if total_sq is None else total_sq + feats.square().sum(0)
+        count += feats.shape[0]
+    mean = total / count
+    std = (total_sq / count - mean.square()).clamp_min(1e-12).sqrt()
+    return mean.float(), std.float()

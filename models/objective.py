@@ -4,7 +4,10 @@ An objective is an `nn.Module` that owns the student encoder (`encoder`, the mod
 becomes an upstream) and everything else it trains or tracks (decoders, heads, EMA
 teachers). `forward(audio, step)` takes a batch of equal-length crops `[B, N]` and returns
 the loss and a few detached scalars to log; `after_step(step)` runs after each optimizer
-step (EMA updates) and returns scalars to log.
+step (EMA updates) and returns scalars to log. `prepare(files, seed)` runs once before the
+first step (HuBERT fits its k-means there) and `diagnose(audio, step)` adds objective-specific
+collapse diagnostics (models/diagnostics.py). A schedule reads `total_steps` when it is used,
+so `set_total_steps` resizes every schedule of the run at once (`--max-minutes`).
 """
 from __future__ import annotations
 
@@ -30,6 +33,21 @@ class Objective(nn.Module):
 
     def after_step(self, step: int) -> dict[str, float]:
         return {}
+
+    def prepare(self, files: list, seed: int) -> list[str]:
+        """Fit data-dependent targets on `files` (models.data.AudioFile) before training;
+        returns lines for the run log. Nothing by default."""
+        return []
+
+    def diagnose(self, audio: torch.Tensor, step: int) -> dict[str, float]:
+        """Objective-specific diagnostics on probe crops `audio` (codebook use, target entropy)."""
+        return {}
+
+    def set_total_steps(self, total: int) -> None:
+        """Resize the run: this objective's and its teachers' schedules follow `total` steps."""
+        for module in self.modules():
+            if hasattr(module, "total_steps"):
+                module.total_steps = total
 
     def crop_samples(self) -> int:
         """Audio samples per training crop."""

@@ -3,7 +3,10 @@
 A retrieval task's `path,caption` rows are pairs as they are (several captions per clip
 give several pairs); a tagging task's `path,labels` (`;`-joined) and a classification
 task's `path,label` become captions through a template ("the sound of dog bark, rain").
-Batch `i` is a pure function of (seed, i), like `models.data.CropBatches`.
+Batch `i` is a pure function of (seed, i), like `models.data.CropBatches`. Each clip is read
+whole when it fits the crop (shorter clips are repeated to fill it, LAION-CLAP's
+"repeatpad"), so every captioned event is heard; only clips longer than the crop are cut at a
+random offset (`PairedBatches.longer` counts them, so a run can say so).
 """
 from __future__ import annotations
 
@@ -82,6 +85,10 @@ class PairedBatches:
         if not self.pairs:
             raise DataError(f"no readable audio among {len(pairs)} caption pairs ({problems[:3]})")
         self.batch, self.samples, self.rate, self.seed = batch, samples, rate, seed
+        clips = {f.path: f for f, _ in self.pairs}.values()
+        #: clips longer than a crop (by more than 10 ms): their captioned events may be cut
+        self.longer = sum(f.frames * rate / f.rate > samples + rate // 100 for f in clips)
+        self.clips = len(clips)
 
     def __len__(self) -> int:
         return 2 ** 62

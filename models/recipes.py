@@ -98,6 +98,7 @@ KALDI_128 = FrontendConfig(kind="kaldi", n_mels=128, win_ms=25.0, hop_ms=10.0, n
                            f_max=8000.0, norm_scale=2.0)  # AST / Audio-MAE / EAT
 LOGMEL_80 = FrontendConfig(kind="logmel", n_mels=80, win_ms=25.0, hop_ms=10.0, n_fft=400, f_min=50.0,
                            f_max=8000.0)  # M2D / MATPAC
+LOGMEL_80_PER_BIN = dataclasses.replace(LOGMEL_80, per_feature=True)  # BEST-RQ: normalised per mel bin
 
 VIT_B = dict(dim=768, depth=12, heads=12)
 VIT_TINY = dict(dim=192, depth=4, heads=3)
@@ -110,17 +111,17 @@ def _tiny_optim(steps: int = 600, batch: int = 8, lr: float = 5e-4) -> OptimConf
 
 def _recipes() -> dict[str, Recipe]:
     r: dict[str, Recipe] = {}
-    # EAT: 10 s Kaldi fbank, 128 bins; 16 clones, inverse block mask 0.8; Adam 5e-4, 400k updates.
+    # EAT: 10 s Kaldi fbank, 128 bins; 16 clones, inverse block mask 0.8; Adam 5e-4, 400k updates, clip_norm 4.
     r["eat-base"] = Recipe(
-        "eat-base", "eat", ViTConfig(KALDI_128, **VIT_B, max_frames=1024), EATConfig(),
-        OptimConfig(lr=5e-4, steps=400_000, batch_size=48, warmup_steps=53_333, weight_decay=0.05),
+        "eat-base", "eat", ViTConfig(KALDI_128, **VIT_B, max_frames=1024, norm="post"), EATConfig(),
+        OptimConfig(lr=5e-4, steps=400_000, batch_size=48, warmup_steps=53_333, weight_decay=0.05, clip_grad=4.0),
         save_every=10_000, log_every=100,
         description="EAT (Chen et al. 2024): ViT-B/16 on 10 s 128-bin fbank, UFO loss, 16 clones, 400k x 48 clips")
     r["eat-tiny"] = Recipe(
-        "eat-tiny", "eat", ViTConfig(KALDI_128, **VIT_TINY, max_frames=TINY_FRAMES),
+        "eat-tiny", "eat", ViTConfig(KALDI_128, **VIT_TINY, max_frames=TINY_FRAMES, norm="post"),
         EATConfig(clones=4, mask_block=3, decoder_dim=192, decoder_layers=2, target_layers=4,
                   ema=Anneal(0.99, 0.999, 0, "linear")),
-        _tiny_optim(), save_every=200,
+        dataclasses.replace(_tiny_optim(), clip_grad=4.0), save_every=200,
         description="EAT objective on a 192x4 ViT, 2.56 s crops, 4 clones (CPU minutes)")
     # MATPAC: 6 s log-mel, 80 bins; random mask 0.7; M2D predictor; DINO head; Adam 3e-4, batch 2048.
     r["matpac-base"] = Recipe(
@@ -173,40 +174,44 @@ def _recipes() -> dict[str, Recipe]:
     r["wav2vec2-tiny"] = Recipe(
         "wav2vec2-tiny", "wav2vec2", wave_tiny,
         Wav2Vec2Config(crop_samples=32_000, negatives=50, entries=64, code_dim=128, final_dim=128,
-                       temperature_decay=0.9977),  # 2 -> 0.5 within the 600 steps
-        tiny_optim, save_every=200,
+                       temperature_fraction=0.7),  # 2 -> 0.5 over 70% of the run, as Base's decay over 400k
+        # lr 1e-4, not Base's 5e-4: a batch of 8 x 2 s is 1/360 of Base's ~1.6 h, and at 5e-4 the context
+        # network's clip embeddings collapse within 100 steps (spread / 13, mean cosine 0.9998); at 1e-4
+        # they keep their spread and the codebook two thirds of its codes (tests/models/test_paper_details.py)
+        dataclasses.replace(tiny_optim, lr=1e-4), save_every=200,
         description="wav2vec 2.0 objective on a 128-channel conv stack + 192x4 Transformer, 2 s crops (CPU minutes)")
     # HuBERT Base: iteration 1 on MFCC k-means (100), 250k steps; iteration 2 on layer 6 k-means (500), 400k.
     r["hubert-base"] = Recipe(
         "hubert-base", "hubert", wave_base, HuBERTConfig(),
-        dataclasses.replace(base_optim, steps=250_000, batch_size=176, warmup_steps=20_000),
+        dataclasses.replace(base_optim, steps=250_000, batch_size=176, warmup_steps=20_000, clip_grad=10.0),
         save_every=10_000, log_every=100,
         description="HuBERT Base iteration 1 (Hsu et al. 2021): 100-cluster MFCC k-means targets, 250k x 176 crops")
     r["hubert-iter2-base"] = Recipe(
         "hubert-iter2-base", "hubert", wave_base,
         HuBERTConfig(clusters=500, target_encoder="runs/hubert-base", target_layer=6),
-        dataclasses.replace(base_optim, batch_size=176), save_every=10_000, log_every=100,
+        dataclasses.replace(base_optim, batch_size=176, clip_grad=10.0), save_every=10_000, log_every=100,
         description="HuBERT Base iteration 2: 500-cluster k-means of layer 6 of runs/hubert-base, 400k x 176 crops")
     r["hubert-tiny"] = Recipe(
         "hubert-tiny", "hubert", wave_tiny,
-        HuBERTConfig(crop_samples=32_000, clusters=50, final_dim=128, kmeans_iterations=20), tiny_optim,
+        HuBERTConfig(crop_samples=32_000, clusters=50, final_dim=128, kmeans_iterations=20, kmeans_frames=50_000),
+        tiny_optim,
         save_every=200,
         description="HuBERT iteration 1 (50-cluster MFCC k-means) on the wav2vec2-tiny encoder (CPU minutes)")
     r["hubert-iter2-tiny"] = Recipe(
         "hubert-iter2-tiny", "hubert", wave_tiny,
-        HuBERTConfig(crop_samples=32_000, clusters=100, final_dim=128, kmeans_iterations=20,
+        HuBERTConfig(crop_samples=32_000, clusters=100, final_dim=128, kmeans_iterations=20, kmeans_frames=50_000,
                      target_encoder="runs/hubert-tiny", target_layer=3), tiny_optim, save_every=200,
         description="HuBERT iteration 2: 100-cluster k-means of layer 3 of runs/hubert-tiny (train hubert-tiny first)")
     # BEST-RQ: Conformer on 4-stacked 80-bin log-mel, frozen 16-d projection, 8192 codes, 400 ms spans.
     r["bestrq-base"] = Recipe(
         "bestrq-base", "bestrq",
-        FbankConformerConfig(LOGMEL_80, **VIT_B), BESTRQConfig(),
+        FbankConformerConfig(LOGMEL_80_PER_BIN, **VIT_B), BESTRQConfig(),
         dataclasses.replace(base_optim, batch_size=256), save_every=10_000, log_every=100,
         description="BEST-RQ (Chiu et al. 2022) objective on a 768x12 Conformer (the paper's is 0.6B), 16 s crops; "
                     "optimisation as wav2vec2-base, not the paper's")
     r["bestrq-tiny"] = Recipe(
         "bestrq-tiny", "bestrq",
-        FbankConformerConfig(LOGMEL_80, **VIT_TINY, conformer_kernel=15),
+        FbankConformerConfig(LOGMEL_80_PER_BIN, **VIT_TINY, conformer_kernel=15),
         BESTRQConfig(crop_frames=TINY_FRAMES, codebook=1024), tiny_optim, save_every=200,
         description="BEST-RQ on a 192x4 Conformer over 4-stacked log-mel, 1024 codes, 2.56 s crops (CPU minutes)")
     # SSM: MATPAC's objective and settings on the bidirectional-Mamba patch encoder (SSAMBA-style).
@@ -231,8 +236,8 @@ def _recipes() -> dict[str, Recipe]:
                     "symmetric InfoNCE on (10 s clip, caption) pairs of params.pairs")
     r["clap-tiny"] = Recipe(
         "clap-tiny", "clap",
-        CLAPModelConfig(ViTConfig(LOGMEL_80, **VIT_TINY, max_frames=TINY_FRAMES), TextConfig(), embed_dim=128),
-        CLAPConfig(pairs="mini-retrieval", crop_frames=TINY_FRAMES),
+        CLAPModelConfig(ViTConfig(LOGMEL_80, **VIT_TINY, max_frames=800), TextConfig(), embed_dim=128),
+        CLAPConfig(pairs="mini-retrieval", crop_frames=798),  # whole 8 s clips of mini-retrieval
         OptimConfig(lr=5e-4, steps=600, batch_size=16, warmup_steps=60, weight_decay=0.05), save_every=200,
         description="CLAP-style audio-text on a 192x4 ViT + 128x2 byte-level text Transformer, pairs from "
                     "params.pairs (default mini-retrieval; CPU minutes)")

@@ -7,17 +7,27 @@ step are concatenated over frequency (M2D's and MATPAC's convention) into one fr
 are encoded in consecutive windows of that length, as M2D does, so positions never
 extrapolate. Every block's output is a hidden state (the first is the patch embedding, the
 last is normed).
+
+Options for encoders converted from their authors' checkpoints (`earbench convert`):
+`norm="post"` builds data2vec 2.0's post-norm blocks (EAT's, `models/post_norm.py`), and
+`cls_output` puts the CLS token's output first in every hidden state (`has_cls`: `--pooling
+cls` reads it, frame tasks leave it out; a clip of several windows gets the mean of theirs).
+Such options enter `config` only when set, so the configs and fingerprints of encoders that
+leave them at their defaults are those they always had.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 import torch
 import torch.nn as nn
 
 from benchmark.upstream import Encoded
+from models.config import config_dict
 from models.frontends import Frontend, FrontendConfig
+from models.post_norm import PostNormTransformer
 from models.vit import Transformer, init_weights, sincos_2d
 
 
@@ -33,6 +43,11 @@ class ViTConfig:
     cls_token: bool = True
     max_frames: int = 608  # the pre-training crop; longer inputs are encoded window by window
     frame_output: str = "concat"  # patch tokens of a time step -> one frame: concat | mean
+    norm: str = "pre"  # pre-norm blocks and a final norm (MAE, M2D), or post: data2vec 2.0's (EAT)
+    cls_output: bool = False  # the CLS token's output as frame 0 of every hidden state (has_cls)
+
+    #: options added after checkpoints were first written, at their defaults: left out of `config`
+    LATER_DEFAULTS: ClassVar[dict] = {"norm": "pre", "cls_output": False}
 
 
 class SpectrogramViT(nn.Module):
@@ -45,11 +60,16 @@ class SpectrogramViT(nn.Module):
         if c.frontend.n_mels % c.patch or c.max_frames % c.patch:
             raise ValueError(f"n_mels ({c.frontend.n_mels}) and max_frames ({c.max_frames}) must be "
                              f"multiples of the patch size {c.patch}")
-        if c.positions not in ("sincos", "learned") or c.frame_output not in ("concat", "mean"):
-            raise ValueError(f"positions must be sincos|learned and frame_output concat|mean, got "
-                             f"{c.positions!r}, {c.frame_output!r}")
+        if c.positions not in ("sincos", "learned") or c.frame_output not in ("concat", "mean") \
+                or c.norm not in ("pre", "post"):
+            raise ValueError(f"positions must be sincos|learned, frame_output concat|mean and norm pre|post, "
+                             f"got {c.positions!r}, {c.frame_output!r}, {c.norm!r}")
+        if c.cls_output and not (c.cls_token and c.frame_output == "mean"):
+            raise ValueError("cls_output needs cls_token=True and frame_output='mean' (a CLS frame is one "
+                             "token wide, a concat frame one per frequency patch)")
         self.spec = c
-        self.config = {"kind": self.kind, **asdict(c)}
+        self.config = {"kind": self.kind, **config_dict(c)}
+        self.has_cls = c.cls_output
         self.frontend = Frontend(c.frontend)
         self.sample_rate = c.frontend.sample_rate
         self.hop_ms = c.frontend.hop_ms * c.patch
@@ -63,7 +83,8 @@ class SpectrogramViT(nn.Module):
             self.pos = nn.Parameter(table.clone())
         else:
             self.register_buffer("pos", table, persistent=False)
-        self.transformer = Transformer(c.dim, c.depth, c.heads, c.mlp_ratio)
+        blocks = Transformer if c.norm == "pre" else PostNormTransformer
+        self.transformer = blocks(c.dim, c.depth, c.heads, c.mlp_ratio)
         init_weights(self)
         w = self.patch_embed.weight
         nn.init.xavier_uniform_(w.view(w.shape[0], -1))
@@ -122,10 +143,16 @@ class SpectrogramViT(nn.Module):
         out_lengths = torch.div(n + p - 1, p, rounding_mode="floor")
         total = int(out_lengths.max())
         valid = (torch.arange(total, device=n.device)[None, :] < out_lengths[:, None])[..., None]
+        used_windows = (frames > 0).reshape(batch, windows, 1).float()
         states = []
-        for h in layers:
-            h = h[:, self.prefix:].float().reshape(len(used), time_patches, fp, self.dim)
+        for layer in layers:
+            h = layer[:, self.prefix:].float().reshape(len(used), time_patches, fp, self.dim)
             h = h.flatten(2) if self.spec.frame_output == "concat" else h.mean(2)
             full = h.new_zeros(batch * windows, time_patches, h.shape[-1]).index_copy(0, used, h)
-            states.append(full.reshape(batch, windows * time_patches, -1)[:, :total] * valid)
-        return Encoded(states, out_lengths)
+            state = full.reshape(batch, windows * time_patches, -1)[:, :total] * valid
+            if self.has_cls:  # the mean over the clip's windows
+                cls = h.new_zeros(batch * windows, self.dim).index_copy(0, used, layer[:, 0].float())
+                cls = (cls.reshape(batch, windows, -1) * used_windows).sum(1) / used_windows.sum(1)
+                state = torch.cat([cls[:, None], state], 1)
+            states.append(state)
+        return Encoded(states, out_lengths + int(self.has_cls))

@@ -8,13 +8,23 @@ data per (seed, rank, micro-batch), so `--resume` continues exactly where a run 
 same step count, same schedules, same batches.
 
 Writes to the run folder (rank 0 only): `run.json` (settings), `train.log` (human lines),
-`log.jsonl` (one JSON object per logged step), `loss.png` (the loss curve), and
-`step-XXXXXXXX/` checkpoints every `save_every` steps and at the end.
+`log.jsonl` (one JSON object per logged step, and one per diagnostics measurement),
+`loss.png` (the loss curve with the collapse diagnostics), and `step-XXXXXXXX/` checkpoints
+every `save_every` steps and at the end.
+
+Collapse diagnostics (models/diagnostics.py) are measured on fixed probe crops at step 0,
+every `diagnose_every` steps and at the end; a broken collapse rule is warned once. A time
+budget (`max_minutes`) sizes the schedule of a new run: a short timing probe (a few steps on
+a copy of the objective) gives the seconds per step, and the run's length, with its warm-up,
+cosine decay and EMA / temperature schedules, is set to what fits the budget (at most
+`max_steps` or the recipe's), so every schedule completes; the budget is still enforced.
 """
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
+import math
 import difflib
 import json
 import sys
@@ -33,9 +43,10 @@ from models import distributed
 from models.checkpoint import (CheckpointError, TRAIN_CONFIG, list_checkpoints, load_train_state, pretraining_facts,
                                prune_checkpoints, read_json, save_checkpoint, save_encoder)
 from models.data import CropBatches, resolve_data, sample_clips, scan
-from models.frontends import Frontend, feature_stats
+from models.diagnostics import CollapseMonitor
+from models.frontends import Frontend, feature_stats, feature_stats_per_bin
 from models.objective import Objective
-from models.plot import plot_loss
+from models.plot import plot_loss, read_log
 from models.recipes import RECIPES, OptimConfig, Recipe, build_objective, recipe_from_dict, recipe_to_dict
 from models.schedules import cosine_with_warmup
 
@@ -48,12 +59,14 @@ class TrainSettings:
     data: str
     out: Path | None = None  # default runs/<recipe>
     max_steps: int | None = None  # the schedule's length (default: the recipe's)
-    max_minutes: float | None = None  # a wall-clock budget: stop (and save) when spent
+    max_minutes: float | None = None  # a wall-clock budget: sizes a new run's schedule to fit, stops when spent
+    stop_after: int | None = None  # stop (and save) after this many steps of this session; the schedule stays
     resume: bool = False
     batch_size: int | None = None  # clips per optimizer step over all processes (default: the recipe's)
     accum: int = 1
     save_every: int | None = None
     log_every: int | None = None
+    diagnose_every: int | None = None  # collapse diagnostics every N steps (default: 5 x log_every)
     keep: int = 3  # newest checkpoints kept (0: all)
     seed: int = 0
     workers: int = 2
@@ -71,6 +84,8 @@ class TrainResult:
     steps_per_s: float = 0.0
     samples_per_s: float = 0.0
     history: list[dict] = field(default_factory=list)
+    diagnostics: list[dict] = field(default_factory=list)
+    collapse: list[str] = field(default_factory=list)  # every collapse warning of the run
 
 
 def get_recipe(name: str | Recipe) -> Recipe:
@@ -79,7 +94,7 @@ def get_recipe(name: str | Recipe) -> Recipe:
     if name not in RECIPES:
         close = difflib.get_close_matches(name, RECIPES, n=3, cutoff=0.4)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise EarbenchError(f"unknown recipe {name!r}{hint} Known: {', '.join(RECIPES)}")
+        raise EarbenchError(f"unknown recipe {name!r}{hint or '; known: ' + ', '.join(RECIPES)}")
     return RECIPES[name]
 
 
@@ -157,6 +172,7 @@ def pretrain(settings: TrainSettings) -> TrainResult:
 
 def _pretrain(settings: TrainSettings, requested: Recipe, device: torch.device,
               info: distributed.DistInfo) -> TrainResult:
+    session_start = time.perf_counter()  # the time budget covers set-up, probe and training
     out = Path(settings.out or Path("runs") / requested.name)
     existing = list_checkpoints(out)
     if existing and not settings.resume:
@@ -190,6 +206,7 @@ def _pretrain(settings: TrainSettings, requested: Recipe, device: torch.device,
     micro = batch // per_step
     save_every = settings.save_every or recipe.save_every
     log_every = settings.log_every or recipe.log_every
+    diagnose_every = settings.diagnose_every or 5 * log_every
 
     paths, where = resolve_data(settings.data)
     files, problems = scan(paths)
@@ -201,23 +218,71 @@ def _pretrain(settings: TrainSettings, requested: Recipe, device: torch.device,
     torch.manual_seed(settings.seed)
     objective = build_objective(recipe, total)
     rate = int(objective.encoder.sample_rate)
+    save_s = 0.0
     if resume_from is None:
         clips = sample_clips(files, recipe.stats_clips, objective.crop_samples(), rate, settings.seed)
-        mean, std = feature_stats(objective.encoder.frontend, clips)
+        frontend = objective.encoder.frontend
+        per_bin = isinstance(frontend, Frontend) and frontend.config.per_feature
+        mean, std = (feature_stats_per_bin if per_bin else feature_stats)(frontend, clips)
         for module in objective.modules():
             if isinstance(module, Frontend):
                 module.set_stats(mean, std)
-        log.line(f"feature statistics from {len(clips)} crops: mean {mean:.4f}, std {std:.4f}")
+        log.line(f"feature statistics from {len(clips)} crops{' per mel bin' if per_bin else ''}: "
+                 f"mean {float(torch.as_tensor(mean).mean()):.4f}, std {float(torch.as_tensor(std).mean()):.4f}")
         if info.main:  # the random-init baseline: same architecture and normalisation, no training
+            saving = time.perf_counter()
             save_encoder(out / "init", objective.encoder, {
                 "step": 0, "recipe": recipe.name, "init": True, "name": f"{recipe.name}@init",
                 "pretraining": pretraining_facts(recipe.name, 0, batch, 0.0, str(device), where, info.world, init=True)})
+            save_s = time.perf_counter() - saving
     objective.to(device)
+    if resume_from is None:
+        for text in objective.prepare(files, settings.seed):
+            log.line(text)
     optimizer = make_optimizer(objective, recipe.optim)
     start = 0
     if resume_from is not None:
         start = int(load_train_state(resume_from, objective, optimizer)["step"])
         log.line(f"resumed from {resume_from} at step {start}")
+    data = CropBatches(files, micro, objective.crop_samples(), rate, settings.seed, info.rank)
+    monitor = CollapseMonitor(CropBatches(files, PROBE_CLIPS, objective.crop_samples(), rate, settings.seed,
+                                          rank=2 ** 31 - 2)[0], first_diagnostics(out) if resume_from else None)
+    diagnostics: list[dict] = []
+    collapse: list[str] = []
+
+    def measure(at: int) -> float:
+        """Diagnostics at step `at` (main process); returns the seconds they took."""
+        if not info.main:
+            return 0.0
+        started = time.perf_counter()
+        row, warnings = monitor.measure(objective, at)
+        record = {"step": at, "diagnostics": row, **({"collapse": warnings} if warnings else {})}
+        diagnostics.append(record)
+        log.record(record)
+        log.line(f"diagnostics at step {at}: " + " ".join(f"{k} {v:.4g}" for k, v in row.items()))
+        for warning in warnings:
+            log.line(f"warning: collapse at step {at}: {warning}")
+        collapse.extend(warnings)
+        return time.perf_counter() - started
+
+    diagnose_s = measure(start) if resume_from is None else 0.0
+    if settings.max_minutes is not None and resume_from is None:
+        cap = total
+        step_s = time_steps(objective, recipe.optim, [data[i] for i in range((PROBE_STEPS + 1) * settings.accum)],
+                            settings.accum, device, info)
+        budget = settings.max_minutes * 60 - (time.perf_counter() - session_start)
+        # the main process alone diagnoses and saves; every process must agree on the length
+        diagnose_s, save_s = (distributed.mean_across(torch.tensor([diagnose_s, save_s], device=device), info)
+                              * info.world).tolist()
+        total = fit_schedule(budget, step_s, diagnose_s, diagnose_every, 3 * save_s, save_every, cap)
+        total = int(distributed.mean_across(torch.tensor([float(total)], device=device), info).item())
+        if total < 1:
+            raise EarbenchError(f"--max-minutes {settings.max_minutes}: no room for a step after set-up "
+                                f"({budget:.0f} s left, a step takes {step_s:.2f} s)")
+        objective.set_total_steps(total)
+        log.line(f"schedule sized to the time budget: {total} steps (at most {cap}); a step takes {step_s:.3f} s "
+                 f"(timed over {PROBE_STEPS} steps), diagnostics {diagnose_s:.2f} s every {diagnose_every}, "
+                 f"{budget:.0f} s left")
     model: torch.nn.Module = objective
     if info.world > 1:
         model = DistributedDataParallel(objective, device_ids=[device.index] if device.type == "cuda" else None)
@@ -236,7 +301,6 @@ def _pretrain(settings: TrainSettings, requested: Recipe, device: torch.device,
              f"{total} steps x {batch} clips ({info.world} process(es) x {settings.accum} accumulation x {micro}); "
              f"device {device}")
 
-    data = CropBatches(files, micro, objective.crop_samples(), rate, settings.seed, info.rank)
     loader = torch.utils.data.DataLoader(
         data, batch_size=None, sampler=range(start * settings.accum, total * settings.accum),
         num_workers=settings.workers, pin_memory=device.type == "cuda",
@@ -276,8 +340,9 @@ def _pretrain(settings: TrainSettings, requested: Recipe, device: torch.device,
             extra = objective.after_step(step)
             step += 1
             window_steps += 1
-            stop = settings.max_minutes is not None and distributed.any_across(
-                time.perf_counter() - began > settings.max_minutes * 60, info, device)
+            spent = settings.max_minutes is not None and time.perf_counter() - session_start > settings.max_minutes * 60
+            stop = step < total and distributed.any_across(
+                spent or (settings.stop_after is not None and step - start >= settings.stop_after), info, device)
             if step % log_every == 0 or step == total or stop:
                 means = distributed.mean_across(sums / window_steps, info).tolist()
                 elapsed = time.perf_counter() - window_start
@@ -296,19 +361,75 @@ def _pretrain(settings: TrainSettings, requested: Recipe, device: torch.device,
                 fields = {"loss": f"{row['loss']:.4f}", "samples/s": f"{row['samples_per_s']:.1f}"}
                 window_start, window_steps, sums = time.perf_counter(), 0, None
             advance(1, **fields)
+            if step % diagnose_every == 0 or step == total or stop:
+                measure(step)
             if step % save_every == 0 or step == total or stop:
                 checkpoint = _save(out, step, objective, optimizer, run_facts, began, settings.keep, log, info)
                 last_saved = step
             if stop:
-                log.line(f"time budget of {settings.max_minutes} min spent: stopped at step {step}/{total}")
+                why = f"time budget of {settings.max_minutes} min spent" if spent else f"stop_after = {settings.stop_after} steps"
+                log.line(f"{why}: stopped at step {step}/{total}, before the schedule completed")
                 break
     if last_saved != step:
         checkpoint = _save(out, step, objective, optimizer, run_facts, began, settings.keep, log, info)
     plot = plot_loss(out / "log.jsonl", out / "loss.png", recipe.name) if info.main and history else None
+    if collapse:
+        log.line(f"warning: this run collapsed ({len(collapse)} rule(s) broken; see the diagnostics above)")
     distributed.barrier(info)
     elapsed = time.perf_counter() - began
     done = step - start
-    return TrainResult(objective, step, out, checkpoint, plot, done / elapsed, done * batch / elapsed, history)
+    return TrainResult(objective, step, out, checkpoint, plot, done / elapsed, done * batch / elapsed, history,
+                       diagnostics, collapse)
+
+
+PROBE_CLIPS = 32  # crops the collapse diagnostics are measured on
+PROBE_STEPS = 3  # timed steps (after one warm-up step) that size a schedule to --max-minutes
+
+
+def first_diagnostics(out: Path) -> dict | None:
+    """The first diagnostics row of a run's log.jsonl (the reference of a resumed run)."""
+    log = out / "log.jsonl"
+    rows = read_log(log) if log.exists() else []
+    return next((r["diagnostics"] for r in rows if "diagnostics" in r), None)
+
+
+def time_steps(objective: Objective, optim: OptimConfig, batches: list[torch.Tensor], accum: int,
+               device: torch.device, info: distributed.DistInfo) -> float:
+    """Seconds per optimizer step, timed on a copy of the objective (the run itself is untouched)
+    over the batches after the first step's; averaged over processes."""
+    probe = copy.deepcopy(objective)
+    optimizer = make_optimizer(probe, optim)
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
+    trainable = [p for p in probe.parameters() if p.requires_grad]
+    began = 0.0
+    for i in range(len(batches) // accum):
+        if i == 1:
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            began = time.perf_counter()
+        for audio in batches[i * accum: (i + 1) * accum]:
+            with autocast:
+                loss, _ = probe(audio.to(device), i)
+            (loss / accum).backward()
+        if optim.clip_grad:
+            torch.nn.utils.clip_grad_norm_(trainable, optim.clip_grad)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        probe.after_step(i)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    seconds = (time.perf_counter() - began) / max(1, len(batches) // accum - 1)
+    del probe, optimizer
+    return float(distributed.mean_across(torch.tensor([seconds], device=device), info).item())
+
+
+def fit_schedule(budget_s: float, step_s: float, diagnose_s: float, diagnose_every: int, save_s: float,
+                 save_every: int, cap: int, margin: float = 0.9) -> int:
+    """Steps that fit `budget_s` (with a margin) when a step takes `step_s`, diagnostics `diagnose_s`
+    every `diagnose_every` steps and a checkpoint `save_s` every `save_every` (and once at the end)."""
+    per_step = step_s + diagnose_s / diagnose_every + save_s / save_every
+    room = margin * budget_s - diagnose_s - save_s
+    return max(0, min(cap, math.floor(room / per_step))) if per_step > 0 else cap
 
 
 def _save(out: Path, step: int, objective: Objective, optimizer: torch.optim.Optimizer, facts: dict, began: float,

@@ -1,14 +1,23 @@
 """wav2vec 2.0 (Baevski et al. 2020): contrastive prediction of quantised latent frames.
 
 - The conv feature encoder turns the waveform into latent frames z (20 ms); its gradient is
-  scaled by `feature_grad` (0.1) and an L2 penalty on z is added (weight 10), as in the paper.
+  scaled by `feature_grad` (0.1) and an L2 penalty (weight 10) is taken on its output *before*
+  the feature LayerNorm, as fairseq does (`features_pen`). After the LayerNorm the penalty is
+  ~1 whatever the encoder does, and its gradient only shrinks the LayerNorm's gain: the
+  features, and with them the clip embeddings, collapse.
 - Span masking: `int(p T / span + u)` spans of `span` = 10 frames start at random
   (p = 0.65), masked frames of the projected z are replaced by a learned vector.
 - Targets: the *unmasked* z at masked frames through a Gumbel product quantiser (G = 2
-  codebooks x V = 320 entries, temperature 2 -> 0.5 by x 0.999995 per step).
+  codebooks x V = 320 entries, temperature 2 -> 0.5 by x 0.999995 per step, or, with
+  `temperature_fraction`, by the decay that reaches 0.5 at that fraction of the run).
 - InfoNCE: the context output at a masked frame (after a projection) against its quantised
   target and K = 100 distractors drawn uniformly from the *other masked frames of the same
-  utterance*, cosine similarity / kappa = 0.1; a distractor identical to the target is ignored.
+  utterance*, cosine similarity / kappa = 0.1. A distractor whose quantised vector equals the
+  target stays in the denominator, as in the paper's loss (Eq. 3). fairseq instead sets its
+  logit to -inf: then a collapsed codebook (every frame the same code) leaves no distractor
+  and scores zero contrastive loss with zero gradient, an absorbing state that small batches
+  fall into (contrastive loss 0, code perplexity G). Kept, a collapsed
+  codebook scores log(K + 1), the worst loss, and only the diversity term moves it.
 - L = L_contrastive + alpha L_diversity (alpha = 0.1) + 10 * mean(z^2).
 """
 from __future__ import annotations
@@ -19,6 +28,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from models.diagnostics import code_stats
 from models.objective import Objective
 from models.quantizer import GumbelQuantizer, gumbel_temperature
 from models.spans import masked_index, span_mask
@@ -43,11 +53,20 @@ class Wav2Vec2Config:
     temperature_start: float = 2.0
     temperature_end: float = 0.5
     temperature_decay: float = 0.999995
+    temperature_fraction: float = 0.0  # > 0: reach temperature_end at this fraction of the run
 
 
 def scale_grad(x: torch.Tensor, scale: float) -> torch.Tensor:
     """Identity forward; gradient multiplied by `scale` (fairseq's GradMultiply)."""
     return x if scale == 1.0 else x * scale + x.detach() * (1.0 - scale)
+
+
+def penalised_features(encoder: WaveformEncoder, audio: torch.Tensor,
+                       feature_grad: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """fairseq's order (wav2vec 2.0 and HuBERT): conv output with its gradient scaled by
+    `feature_grad`, the L2 penalty on it, then the feature LayerNorm -> (z, penalty)."""
+    raw = scale_grad(encoder.extractor(audio), feature_grad)
+    return encoder.feature_norm(raw), raw.float().pow(2).mean()
 
 
 def sample_distractors(count: int, frames: int, negatives: int, device: torch.device) -> torch.Tensor:
@@ -58,15 +77,17 @@ def sample_distractors(count: int, frames: int, negatives: int, device: torch.de
 
 
 def contrastive_logits(context: torch.Tensor, targets: torch.Tensor, negatives: int,
-                       temperature: float) -> torch.Tensor:
-    """context, targets [B, M, D] (masked frames) -> logits [B, M, 1 + K], the positive first."""
+                       temperature: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """context, targets [B, M, D] (masked frames) -> logits [B, M, 1 + K], the positive first,
+    and the fraction of distractors identical to their target (1 when the codebook collapsed)."""
     b, m, d = targets.shape
     index = sample_distractors(b, m, negatives, targets.device)  # [B, M, K]
     distractors = targets[torch.arange(b, device=targets.device)[:, None, None], index]  # [B, M, K, D]
     candidates = torch.cat([targets[:, :, None], distractors], 2).float()
     logits = F.cosine_similarity(context.float()[:, :, None], candidates, dim=-1) / temperature
-    same = (distractors == targets[:, :, None]).all(-1)
-    return torch.cat([logits[..., :1], logits[..., 1:].masked_fill(same, float("-inf"))], -1)
+    with torch.no_grad():
+        same = (distractors == targets[:, :, None]).all(-1).float().mean()
+    return logits, same
 
 
 class Wav2Vec2(Objective):
@@ -88,13 +109,18 @@ class Wav2Vec2(Objective):
 
     def temperature(self, step: int) -> float:
         c = self.config
-        return gumbel_temperature(step, c.temperature_start, c.temperature_end, c.temperature_decay)
+        decay = c.temperature_decay
+        if c.temperature_fraction > 0:
+            span = max(1.0, c.temperature_fraction * self.total_steps)
+            decay = (c.temperature_end / c.temperature_start) ** (1.0 / span)
+        return gumbel_temperature(step, c.temperature_start, c.temperature_end, decay)
+
+    def features(self, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return penalised_features(self.encoder, audio, self.config.feature_grad)
 
     def forward(self, audio: torch.Tensor, step: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         c, enc = self.config, self.encoder
-        feats = enc.features(audio)
-        penalty = feats.float().pow(2).mean()
-        feats = scale_grad(feats, c.feature_grad)
+        feats, penalty = self.features(audio)
         x = enc.project(feats)
         b, t, _ = x.shape
         mask = span_mask(b, t, c.mask_prob, c.mask_span, min_spans=2, device=x.device)
@@ -104,13 +130,21 @@ class Wav2Vec2(Objective):
         predicted = self.final_proj(gather_tokens(context, index))
         q, diversity, _ = self.quantizer(gather_tokens(feats, index), self.temperature(step))
         targets = self.project_q(q)
-        logits = contrastive_logits(predicted, targets, c.negatives, c.logit_temperature)
+        logits, same = contrastive_logits(predicted, targets, c.negatives, c.logit_temperature)
         contrastive = F.cross_entropy(logits.flatten(0, 1), logits.new_zeros(b * index.shape[1], dtype=torch.long))
         loss = contrastive + c.diversity_weight * diversity + c.feature_penalty * penalty
         with torch.no_grad():
             accuracy = (logits.argmax(-1) == 0).float().mean()
         return loss, {"contrastive": contrastive.detach(), "diversity": diversity.detach(),
-                      "penalty": penalty.detach(), "accuracy": accuracy}
+                      "penalty": penalty.detach(), "accuracy": accuracy, "same_code": same}
+
+    @torch.no_grad()
+    def diagnose(self, audio: torch.Tensor, step: int) -> dict[str, float]:
+        """Hard-code usage of the quantiser on `audio`: perplexity over the G x V codewords and
+        the fraction used."""
+        feats, _ = self.features(audio)
+        codes = self.quantizer.logits(feats.float()).view(-1, self.config.groups, self.config.entries).argmax(-1)
+        return code_stats(codes, self.config.entries)
 
     def after_step(self, step: int) -> dict[str, float]:
         return {"gumbel_tau": self.temperature(step)}

@@ -10,12 +10,13 @@ Convolutions are unpadded, so a frame counted valid sees only its own clip's sam
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 
 from benchmark.upstream import Encoded
+from models.config import config_dict
 from models.conformer import Conformer
 from models.ssm import SSMStack
 from models.vit import Transformer, init_weights
@@ -114,7 +115,7 @@ class WaveformEncoder(nn.Module):
         if c.pos_conv % 2 == 0:
             raise ValueError(f"pos_conv must be odd, got {c.pos_conv}")
         self.spec = c
-        self.config = {"kind": self.kind, **asdict(c)}
+        self.config = {"kind": self.kind, **config_dict(c)}
         self.sample_rate = c.sample_rate
         hop = 1
         for s in c.conv_strides:

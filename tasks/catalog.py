@@ -11,7 +11,6 @@ from functools import partial
 from typing import Callable
 
 from benchmark.errors import TaskError
-from benchmark.sources.folder import load_folder_task
 from benchmark.storage import home
 from benchmark.task import TaskSpec
 
@@ -56,6 +55,7 @@ SUITES: dict[str, list[str]] = {
 
 def prepared_task(name: str) -> TaskSpec:
     """The folder task `$EARBENCH_HOME/data/<name>`, or an error naming the commands that prepare it."""
+    from benchmark.sources.folder import load_folder_task  # pandas: when a task loads, not when the names list
     root = home() / "data" / name
     if not (root / "task.toml").is_file():
         dataset = REAL_TASKS[name]

@@ -1,6 +1,7 @@
 """What `tasks` adds to earbench: its one `earbench.plugins` entry point (see benchmark/registry.py).
 
-The real-data tasks and their suites are the tables of tasks/catalog.py; the mini tasks
+The real-data tasks and their suites are the tables of tasks/catalog.py, the benchmarks
+those of tasks/benchmarks.py; the mini tasks
 build on first use (tasks/mini_tasks.py); `hf:` task specs and `earbench data` come from here too.
 """
 from __future__ import annotations
@@ -15,5 +16,6 @@ PLUGIN = Plugin(
         "earbench.task_schemes": {"hf": "tasks.hf:load_hf_task"},
         "earbench.commands": {"data": "tasks.cli:app"},
     },
-    tables={"earbench.tasks": "tasks.catalog:TASKS", "earbench.suites": "tasks.catalog:SUITES"},
+    tables={"earbench.tasks": "tasks.catalog:TASKS", "earbench.suites": "tasks.catalog:SUITES",
+            "earbench.benchmarks": "tasks.benchmarks:BENCHMARKS"},
 )

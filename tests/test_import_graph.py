@@ -13,11 +13,13 @@ PACKAGES = ("benchmark", "tasks", "models", "leaderboard")
 LAYERS = (
     ("benchmark.errors", "benchmark.registry", "benchmark.storage", "benchmark.progress"),
     ("benchmark.scoring",),
-    ("benchmark.task", "benchmark.family", "benchmark.upstream", "benchmark.record", "benchmark.settings"),
+    ("benchmark.task", "benchmark.family", "benchmark.upstream", "benchmark.record", "benchmark.settings",
+     "benchmark.benchmarks"),
     ("benchmark.sources", "benchmark.features"),
     ("benchmark.upstreams", "benchmark.heads"),
     ("benchmark.protocols",),
     ("benchmark.run",),
+    ("benchmark.analyses",),
     ("benchmark.cli",),
 )
 

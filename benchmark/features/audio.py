@@ -6,6 +6,9 @@ holds few items and a batch of short ones many: memory stays flat whatever the l
 from __future__ import annotations
 
 import math
+import os
+import struct
+import warnings
 from functools import lru_cache
 from typing import Iterator, Sequence
 
@@ -17,8 +20,42 @@ import torchaudio.functional as AF
 from benchmark.errors import AudioError
 
 
+class AudioWarning(UserWarning):
+    """Audio that is read, but not as its file says (a WAV cut short); the run goes on."""
+
+
+def wav_shortfall(path: str) -> tuple[float, float] | None:
+    """(seconds its header declares, seconds present) of a RIFF WAV whose data chunk is cut
+    short, else None. libsndfile reads such a file silently, as if it were that short."""
+    try:
+        with open(path, "rb") as f:
+            riff = f.read(12)
+            if len(riff) < 12 or riff[:4] != b"RIFF" or riff[8:] != b"WAVE":
+                return None
+            byte_rate = 0
+            while len(head := f.read(8)) == 8:
+                chunk, size = head[:4], struct.unpack("<I", head[4:])[0]
+                if chunk == b"fmt ":
+                    fmt = f.read(size + (size & 1))
+                    byte_rate = struct.unpack("<I", fmt[8:12])[0] if len(fmt) >= 12 else 0
+                elif chunk == b"data":
+                    present = os.fstat(f.fileno()).st_size - f.tell()
+                    if size in (0, 0xFFFFFFFF) or size <= present or not byte_rate:  # unknown length, or whole
+                        return None
+                    return size / byte_rate, present / byte_rate
+                else:
+                    f.seek(size + (size & 1), os.SEEK_CUR)
+    except OSError:
+        return None
+    return None
+
+
 def read_audio(path: str) -> tuple[np.ndarray, int]:
-    """Mono float32 samples and their rate; a clear AudioError for any unreadable file."""
+    """Mono float32 samples and their rate; a clear AudioError for any unreadable file, a
+    warning for a WAV shorter than its header says."""
+    if (short := wav_shortfall(path)) is not None:
+        warnings.warn(f"{path}: its WAV header declares {short[0]:.3f} s of audio, the file holds {short[1]:.3f} s "
+                      f"(truncated?); only those are read", AudioWarning, stacklevel=2)
     try:
         data, rate = sf.read(path, dtype="float32", always_2d=True)
     except FileNotFoundError:

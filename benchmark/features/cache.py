@@ -23,7 +23,7 @@ from typing import Iterator
 import numpy as np
 
 from benchmark.features.entry import FORMAT, BadEntry, Embeddings, describe, open_entry, remember
-from benchmark.storage import atomic_dir, atomic_path, file_lock, home
+from benchmark.storage import atomic_dir, atomic_path, file_lock, home, remove_staging
 
 __all__ = ["BadEntry", "EmbeddingCache", "Embeddings", "ShardWriter", "cache_key", "storable"]
 
@@ -96,6 +96,7 @@ class EmbeddingCache:
         """
         lock = self.root.with_name(self.root.name + ".locks") / f"{key}.lock"  # beside, not among, the entries
         with file_lock(lock):
+            remove_staging(self.path(key))  # a publish or discard killed midway: its hidden folder
             self._held.add(key)
             try:
                 yield

@@ -1,7 +1,10 @@
 """Upstream + audio files -> cached embeddings (pooled per clip, or frames).
 
 The only place an encoder forward happens for frozen protocols; everything downstream
-reads the memory-mapped cache.
+reads the memory-mapped cache. What bounds memory: batches hold at most `batch_seconds` of
+padded audio (a longer clip is a batch of its own), and for an upstream that declares
+`max_seconds` no forward sees a longer item: longer clips are encoded in windows, at most
+`batch_seconds` of them per forward, and stitched back (`windows.py`).
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ import torch
 from benchmark.features.audio import bucket_batches, duration_s, iterate_batches
 from benchmark.features.cache import EmbeddingCache, Embeddings, cache_key
 from benchmark.features.digest import content_digest
+from benchmark.features.windows import Windowing, encode_windows
 from benchmark.errors import EarbenchError, UpstreamError
 from benchmark.progress import progress_bar
 from benchmark.upstream import Encoded, fingerprint
@@ -91,6 +95,52 @@ def forward(upstream: torch.nn.Module, audio: torch.Tensor, lengths: torch.Tenso
         return upstream(audio.to(device), lengths.to(device))
 
 
+def encode_batch(upstream: torch.nn.Module, audio: torch.Tensor, lengths: torch.Tensor, name: str,
+                 paths: Sequence[str]) -> Encoded:
+    """One forward, checked against the contract; what the upstream raises becomes one line
+    naming it and the batch's files."""
+    try:
+        raw = forward(upstream, audio, lengths)
+    except EarbenchError:  # an adapter's own clear error
+        raise
+    except Exception as err:  # noqa: BLE001 - the upstream's own code: named, in one line
+        raise ForwardError(f"{where_in(name, paths)}: forward raised {type(err).__name__}: "
+                           f"{' '.join(str(err).split())}") from err
+    return validate_output(raw, len(lengths), name, paths)
+
+
+def embed_batch(upstream: torch.nn.Module, audio: torch.Tensor, lengths: torch.Tensor, pooling: str, name: str,
+                paths: Sequence[str], windowing: Windowing | None, batch_seconds: float,
+                stats: ExtractStats) -> list[np.ndarray]:
+    """Each item's pooled embedding (or frames): items longer than the upstream's window are
+    encoded in windows, the others in one forward."""
+    long = [r for r, n in enumerate(lengths.tolist()) if windowing is not None and n > windowing.length]
+    if windowing is None or not long:
+        out = encode_batch(upstream, audio, lengths, name, paths)
+        stats.forwards += 1
+        return pool(out.hidden_states, out.lengths, pooling)
+    items: list[np.ndarray] = [np.empty(0)] * len(paths)
+    short = [r for r in range(len(paths)) if r not in long]
+    if short:
+        n = int(lengths[short].max())
+        out = encode_batch(upstream, audio[short, :n], lengths[short], name, [paths[r] for r in short])
+        stats.forwards += 1
+        for r, item in zip(short, pool(out.hidden_states, out.lengths, pooling)):
+            items[r] = item
+
+    def encode(windows: torch.Tensor, sizes: torch.Tensor, owners: list[int]) -> Encoded:
+        out = encode_batch(upstream, windows, sizes, name, list(dict.fromkeys(paths[long[o]] for o in owners)))
+        stats.forwards += 1
+        return out
+
+    waves = [audio[r, : int(lengths[r])] for r in long]
+    per_forward = windowing.per_forward(batch_seconds, int(upstream.sample_rate))
+    for r, item in zip(long, encode_windows(waves, windowing, pooling, per_forward, encode,
+                                            [where_in(name, [paths[r]]) for r in long])):
+        items[r] = item
+    return items
+
+
 def extract(upstream: torch.nn.Module, paths: Sequence[str], *, task: str, task_version: str, split: str,
             pooling: str = "mean", cache: EmbeddingCache | None = None, batch_seconds: float = 160.0,
             workers: int = 0, progress: bool = True, stats: ExtractStats | None = None) -> Embeddings:
@@ -138,20 +188,12 @@ def _extract_missing(upstream: torch.nn.Module, paths: Sequence[str], key: str, 
     durations = [duration_s(paths[i]) for i in todo]
     batches = [[todo[j] for j in batch] for batch in bucket_batches(durations, batch_seconds)]
     stats.cached = False
+    windowing = Windowing.of(upstream)
     with progress_bar(f"embed {task}/{split} ({name})", total=len(paths), enabled=progress,
                       completed=len(done)) as advance:
         for indices, audio, lengths in iterate_batches(paths, int(upstream.sample_rate), batches, workers):
-            batch_paths = [paths[i] for i in indices]
-            try:
-                raw = forward(upstream, audio, lengths)
-            except EarbenchError:  # an adapter's own clear error
-                raise
-            except Exception as err:  # noqa: BLE001 - the upstream's own code: named, in one line
-                raise ForwardError(f"{where_in(name, batch_paths)}: forward raised {type(err).__name__}: "
-                                   f"{' '.join(str(err).split())}") from err
-            out = validate_output(raw, len(indices), name, batch_paths)
-            stats.forwards += 1
-            items = pool(out.hidden_states, out.lengths, pooling)
+            items = embed_batch(upstream, audio, lengths, pooling, name, [paths[i] for i in indices], windowing,
+                                batch_seconds, stats)
             for i, item in zip(indices, items):
                 if not np.isfinite(item).all():
                     raise UpstreamError(f"upstream {name!r} returned NaN or infinite values for {paths[i]}")

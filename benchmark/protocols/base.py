@@ -15,8 +15,8 @@ from benchmark.features.digest import task_digest
 from benchmark.errors import EarbenchError, ProtocolError
 from benchmark.family import FAMILIES, families_with, family_of
 from benchmark.features.extract import ExtractStats, embedding_key, extract
+from benchmark.protocols import PROTOCOLS
 from benchmark.protocols.options import Option, check_options
-from benchmark.registry import Registry
 from benchmark.scoring.items import ItemOutputs
 from benchmark.settings import POOLINGS, RunSettings
 from benchmark.task import TaskSpec
@@ -81,6 +81,8 @@ class RunContext:
     def __post_init__(self) -> None:
         if self.cache is None:
             self.cache = EmbeddingCache(self.settings.cache_root)
+        if self.task.audio_at is not None:  # the task's own audio at the upstream's rate, where it has it
+            self.manifests = self.task.audio_at(self.manifests, int(self.upstream.sample_rate))
         if self.settings.pooling is None:
             pooling = default_pooling(self.upstream, self.task, self.settings.protocol)
             self.settings = replace(self.settings, pooling=pooling)
@@ -346,9 +348,6 @@ class Protocol:
 
     def metric_of(self, task: TaskSpec) -> str:
         return self.main_metric(task) if self.main_metric else task.main_metric
-
-
-PROTOCOLS: Registry[Protocol] = Registry("protocol", "earbench.protocols")
 
 
 def declared_options() -> dict[str, tuple[Option, ...]]:

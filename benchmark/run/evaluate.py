@@ -12,18 +12,20 @@ import torch
 
 from benchmark.features.cache import EmbeddingCache
 from benchmark.run.executors import LocalExecutor
-from benchmark.run.plan import plan_suite
+from benchmark.run.plan import plan_benchmark, plan_suite
 from benchmark.settings import RunSettings
 from benchmark.task import TaskSpec
 
 
 def evaluate(model: str | torch.nn.Module, tasks: Iterable[str | Path | TaskSpec] = (), *, suite: str | None = None,
-             protocol: str = "linear", seeds: int = 1, layer: str | int = "last", pooling: str | None = None,
+             benchmark: str | None = None, protocol: str = "linear", seeds: int = 1, layer: str | int = "last", pooling: str | None = None,
              results: str | Path | None = None, cache: EmbeddingCache | None = None, workers: int = 0,
              batch_seconds: float = 160.0, progress: bool = True, rerun: bool = False,
              name: str | None = None, train_fraction: float = 1.0, prompts: Sequence[str] | None = None,
              options: dict[str, Any] | None = None, executor: Any = None) -> list[dict]:
-    """Run `protocol` on every task (or the tasks of `suite`) for seeds 0..seeds-1.
+    """Run `protocol` on every task (or the tasks of `suite`) for seeds 0..seeds-1; or, with
+    `benchmark`, every task of that benchmark under its declared protocol, layer and pooling
+    (`benchmark.benchmarks`; then tasks, suite and the protocol settings stay unset).
 
     `layer` is "last", an index or "weighted" (a learned softmax weighting of all layers);
     `train_fraction` < 1 trains on that share of the training split (label efficiency,
@@ -39,19 +41,29 @@ def evaluate(model: str | torch.nn.Module, tasks: Iterable[str | Path | TaskSpec
     Each record is returned as its plain JSON object (`Record.to_json`).
     """
     tasks = list(tasks)
-    if not tasks and not suite:
-        raise ValueError("evaluate needs at least one task or a suite")
+    if benchmark is not None:
+        fixed = {"tasks": tasks, "suite": suite, "protocol": protocol != "linear", "layer": layer != "last",
+                 "pooling": pooling, "train_fraction": train_fraction != 1.0, "prompts": prompts, "options": options}
+        if any(fixed.values()):
+            raise ValueError(f"benchmark {benchmark!r} declares each task's protocol; drop "
+                             f"{', '.join(k for k, v in fixed.items() if v)}")
+    elif not tasks and not suite:
+        raise ValueError("evaluate needs at least one task, a suite or a benchmark")
     settings = RunSettings(protocol=protocol, layer=layer, pooling=pooling, train_fraction=train_fraction,
                            options={} if options is None else options, prompts=prompts, results=results,
                            cache_root=cache.root if cache else None, workers=workers, batch_seconds=batch_seconds,
                            progress=progress, rerun=rerun,
-                           command=call_text(model, tasks, suite=suite, protocol=protocol, seeds=seeds, layer=layer,
+                           command=call_text(model, tasks, suite=suite, benchmark=benchmark, protocol=protocol, seeds=seeds, layer=layer,
                                              pooling=pooling, results=results, rerun=rerun, name=name,
                                              train_fraction=train_fraction, prompts=prompts, options=options))
-    plan = plan_suite([model], tasks, settings, seeds=seeds, strict=True, name=name, suite=suite)
-    report = (executor or LocalExecutor(progress=progress)).run(plan)
-    report.raise_first()
-    return [record.to_json() for record in report.records]
+    plans = (plan_benchmark([model], benchmark, settings, seeds=seeds, strict=True, name=name) if benchmark else
+             [plan_suite([model], tasks, settings, seeds=seeds, strict=True, name=name, suite=suite)])
+    records = []
+    for plan in plans:
+        report = (executor or LocalExecutor(progress=progress)).run(plan)
+        report.raise_first()
+        records += [record.to_json() for record in report.records]
+    return records
 
 
 def call_text(model: str | torch.nn.Module, tasks: Sequence[str | Path | TaskSpec], **arguments: Any) -> str:

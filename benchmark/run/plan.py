@@ -15,19 +15,21 @@ machines: a worker re-creates the upstream from `Job.source` (`logmel`, `ckpt:PA
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
 import torch
 
+from benchmark.benchmarks import BENCHMARKS, Benchmark
 from benchmark.errors import EarbenchError, ProtocolError
 from benchmark.features.cache import EmbeddingCache
 from benchmark.protocols import PROTOCOLS, RunContext
 from benchmark.record import Record, RecordError, record_path
 from benchmark.settings import RunSettings
 from benchmark.sources.load import load_task
-from benchmark.storage import writable_dir
+from benchmark.storage import set_aside, writable_dir
 from benchmark.task import TaskSpec, suite_tasks
 from benchmark.upstream import fingerprint, load_upstream
 
@@ -93,14 +95,25 @@ def cache_is_warm(ctx: RunContext, needs: Sequence[tuple[str, str]]) -> bool:
 def finished(path: Path, ctx: RunContext, identity: dict[str, Any]) -> tuple[Record | None, str | None]:
     """(the record at `path`, None) if it is this very run (same upstream weights, task version,
     task data and protocol settings `identity`), so that the probe need not run again; else
-    (None, why the record there is recomputed), or (None, None) where there is none."""
-    if not path.exists():
+    (None, why the record there is recomputed), or (None, None) where there is none. A file
+    there that is no record (truncated, not JSON, a folder) is set aside as `NAME.bad-N`, and
+    said so, so that one bad file neither blocks the run nor is lost."""
+    if not os.path.lexists(path):
         return None, None
     try:
         old = Record.read(path)
     except RecordError as err:
-        raise RecordError(err.file, f"{err.reason}; move it away or pass --rerun to replace it") from None
+        try:
+            aside = set_aside(path)
+        except OSError as why:
+            raise RecordError(err.file, f"{err.reason}; cannot move it aside ({why.strerror or why})") from None
+        return None, f"{err.file}: {err.reason}; moved to {aside.name}"
     why = old.mismatch(ctx.upstream.earbench_fingerprint, ctx.task.version, ctx.digest, identity)
+    if why is None:
+        try:
+            old.outputs(path)  # its per-item outputs as well: reused only if they match their checksum
+        except RecordError as err:
+            return None, f"{err.file}: {err.reason}"
     return (old, None) if why is None else (None, why)
 
 
@@ -195,3 +208,12 @@ def plan_suite(models: Sequence[str | torch.nn.Module], tasks: Sequence[str | Pa
             plan.jobs += probes
             plan.done += done
     return plan
+
+
+def plan_benchmark(models: Sequence[str | torch.nn.Module], benchmark: str | Benchmark, settings: RunSettings,
+                   seeds: int = 1, strict: bool = True, name: str | None = None) -> list[Plan]:
+    """`benchmark`'s run: one plan per distinct protocol declaration (`Benchmark.groups`), each over
+    its tasks with `settings` (results folder, workers, ...) set to that declaration."""
+    bench = BENCHMARKS.get(benchmark) if isinstance(benchmark, str) else benchmark
+    return [plan_suite(models, tasks, group, seeds=seeds, strict=strict, name=name)
+            for group, tasks in bench.groups(settings)]

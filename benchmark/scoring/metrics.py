@@ -14,8 +14,6 @@ from functools import partial
 from typing import Any, Callable
 
 import numpy as np
-from scipy.special import ndtri
-from sklearn.metrics import accuracy_score, average_precision_score, f1_score, roc_auc_score, roc_curve
 
 from benchmark.registry import Registry
 
@@ -63,12 +61,14 @@ def metric(name: str, higher_is_better: bool = True, predictions: tuple[str, ...
 @metric("accuracy", predictions=CLASSES)
 def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Top-1 accuracy of class indices."""
+    from sklearn.metrics import accuracy_score
     return accuracy_score(y_true, y_pred)
 
 
 @metric("macro_f1", predictions=CLASSES)
 def macro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """F1 averaged over the classes present in truth or prediction."""
+    from sklearn.metrics import f1_score
     return f1_score(y_true, y_pred, average="macro", zero_division=0)
 
 
@@ -87,6 +87,7 @@ def _per_class(score: Callable[..., float], y_true: np.ndarray, scores: np.ndarr
 
 def average_precisions(y_true: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """Average precision of each class that has a positive (sklearn), in class order."""
+    from sklearn.metrics import average_precision_score
     return _per_class(average_precision_score, y_true, scores, need_negatives=False)
 
 
@@ -103,6 +104,7 @@ def mean_average_precision(y_true: np.ndarray, scores: np.ndarray) -> float:
 @metric("roc_auc", predictions=CLASS_SCORES)
 def roc_auc(y_true: np.ndarray, scores: np.ndarray) -> float:
     """Macro mean of per-class ROC-AUC over classes with both positives and negatives."""
+    from sklearn.metrics import roc_auc_score
     aucs = _per_class(roc_auc_score, y_true, scores, need_negatives=True)
     return float(np.mean(aucs)) if aucs.size else np.nan
 
@@ -114,6 +116,8 @@ def d_prime(y_true: np.ndarray, scores: np.ndarray) -> float:
     d' is the separation of two unit-variance Gaussians with that AUC; AUC=0.5 gives 0,
     AUC=1 gives inf (as in HEAR).
     """
+    from scipy.special import ndtri
+    from sklearn.metrics import roc_auc_score
     aucs = _per_class(roc_auc_score, y_true, scores, need_negatives=True)
     return float(np.mean(ndtri(aucs) * np.sqrt(2.0))) if aucs.size else np.nan
 
@@ -312,6 +316,7 @@ def cer(references: Sequence[str], hypotheses: Sequence[str]) -> float:
 
 def _miss_and_false_alarm(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """P_miss and P_fa at every threshold, from accept-nothing to accept-everything."""
+    from sklearn.metrics import roc_curve
     labels = np.asarray(labels)
     if not (labels == 1).any() or not (labels == 0).any():
         raise ValueError("verification metrics need both target (1) and non-target (0) trials")

@@ -14,8 +14,7 @@ import pandas as pd
 import soundfile as sf
 
 from benchmark.errors import TaskError
-from benchmark.family import Family, family_of
-from benchmark.scoring.metrics import METRICS, Metric
+from benchmark.family import Family, check_metrics, family_of
 from benchmark.task import SPLITS, TaskSpec
 
 TRIAL_COLUMNS = ("enroll", "test", "target")
@@ -63,9 +62,9 @@ def read_config(root: Path) -> dict:
     check_types(config, toml_path)
     try:
         family = family_of(config["family"])
+        check_metrics(family, config.get("metrics", family.metrics), config.get("main_metric", ""))
     except TaskError as err:
         raise TaskError(f"{toml_path}: {err}") from None
-    check_metrics(config, family, toml_path)
     return config
 
 
@@ -89,32 +88,6 @@ def check_types(config: dict, toml_path: Path) -> None:
                             + (f", got {bad[0]!r} in it" if bad else ", got []"))
     if config.get("sample_rate", 1) <= 0:
         raise TaskError(f"{toml_path}: key 'sample_rate' must be a positive number of Hz, got {config['sample_rate']}")
-
-
-def applies(metric: Metric, family: Family) -> bool:
-    """Whether `family`'s heads yield what `metric` scores (undeclared metrics are not checked)."""
-    if metric.predictions is None:
-        return True
-    return family.prediction_type in metric.predictions and (family.scored_on_values or not metric.on_values)
-
-
-def applicable_metrics(family: Family) -> list[str]:
-    return [name for name in METRICS.names() if applies(METRICS.get(name), family)]
-
-
-def check_metrics(config: dict, family: Family, toml_path: Path) -> None:
-    """Every metric is known and scores what the family predicts, and the main one is among
-    them: a mistake here would otherwise surface only after extraction and probing."""
-    metrics = config.get("metrics", family.metrics)
-    for name in metrics:
-        if name not in METRICS:
-            raise TaskError(f"{toml_path}: {METRICS.unknown_message(name)}")
-        if not applies(METRICS.get(name), family):
-            raise TaskError(f"{toml_path}: metric {name!r} does not apply to a {family.name} task; "
-                            f"metrics that apply: {', '.join(applicable_metrics(family))}")
-    main = config.get("main_metric")
-    if main and main not in metrics:
-        raise TaskError(f"{toml_path}: main_metric {main!r} is not among the task's metrics ({', '.join(metrics)})")
 
 
 def read_csv(csv_path: Path, columns: tuple[str, ...], blank_columns: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -235,6 +208,14 @@ def read_trials(root: Path, manifests: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return trials
 
 
+def trial_clips(trials: pd.DataFrame, root: Path, family: Family) -> pd.DataFrame:
+    """The test split of a verification task without test.csv: every clip its trials name,
+    enrolment clips first, each once. Their speakers are unknown, so each clip stands for its own
+    (the item bootstrap then resamples trials by enrolment clip)."""
+    paths = list(dict.fromkeys([*trials["enroll"], *trials["test"]]))
+    return pd.DataFrame({"path": paths, family.label_column: [os.path.relpath(p, root) for p in paths]})
+
+
 def warn(message: str) -> None:
     warnings.warn(message, TaskWarning, stacklevel=2)
 
@@ -326,12 +307,17 @@ def load_manifests(root: Path, family: Family) -> tuple[dict[str, pd.DataFrame],
     manifests, frames = {}, {}
     for split in SPLITS:
         csv_path = root / f"{split}.csv"
+        if split == "test" and family.trials and not csv_path.is_file():  # the test split is what the trials name
+            manifests["trials"] = read_trials(root, manifests)
+            frame, csv_path = trial_clips(manifests["trials"], root, family), root / "trials.csv"
+            manifests[split], frames[split] = frame, (frame, csv_path)
+            continue
         if not csv_path.is_file():
             raise TaskError(f"{root}: missing {split}.csv (or a data.csv with a fold column)")
         frame = resolve_paths(read_csv(csv_path, columns, family.blank_columns), root, csv_path)
         manifests[split], frames[split] = to_manifest(family, frame, csv_path), (frame, csv_path)
     check_vocabulary(family, manifests, ["train"], root)
-    if family.trials:
+    if family.trials and "trials" not in manifests:
         manifests["trials"] = read_trials(root, manifests)
     check_classes(family, {s: manifests[s] for s in SPLITS}, ["train"], {s: frames[s][1] for s in SPLITS})
     for frame, csv_path in frames.values():

@@ -14,20 +14,21 @@ HEAR kit, each run tests on fold i, validates on fold i+1 and trains on the rest
 what `TaskSpec.runs` does for k-fold tasks). The metadata's metric names are mapped to
 earbench's (`top1_acc` -> `accuracy`, ...) and the first one is the main metric, as in HEAR.
 
-The audio of the highest rate present is used (the harness resamples to the upstream's
-rate, so every rate gives the same task); `sample_rate=` picks another one.
+A run reads the task's own audio at the upstream's rate when the task has that rate, as the
+HEAR kit does (`TaskSpec.audio_at`), else the highest rate present, which the harness
+resamples; `sample_rate=` picks one rate for every upstream instead.
 """
 from __future__ import annotations
 
 import csv
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 
 from benchmark.errors import TaskError
-from benchmark.family import FAMILIES, Family
+from benchmark.family import FAMILIES, Family, check_metrics
 from benchmark.task import TaskSpec
 
 #: HEAR metric name -> earbench metric name
@@ -191,12 +192,33 @@ def read_split(root: Path, split: str, rate: int, family: Family, vocabulary: se
     return frame.assign(label=labels).drop(columns="value")
 
 
+def audio_reader(root: Path, read_rate: int, names: tuple[str, ...], family: Family,
+                 vocabulary: set[str]) -> Callable[[dict[str, pd.DataFrame], int], dict[str, pd.DataFrame]]:
+    """`audio_at` for manifests read at `read_rate`: the same rows reading `{rate}/` where the
+    task has that rate (every file checked), else unchanged."""
+    rates = set(audio_rates(root))
+    paths: dict[int, dict[str, pd.Series]] = {}
+
+    def audio_at(manifests: dict[str, pd.DataFrame], rate: int) -> dict[str, pd.DataFrame]:
+        if rate == read_rate or rate not in rates:
+            return manifests
+        if rate not in paths:
+            paths[rate] = {s: read_split(root, s, rate, family, vocabulary)["path"] for s in names}
+        return {s: m.assign(path=paths[rate][s].to_numpy()) for s, m in manifests.items()}
+
+    return audio_at
+
+
 def load_hear_task(root: str | Path, sample_rate: int | None = None) -> TaskSpec:
     """Read and validate a HEAR 2021 task directory now, so errors come before any work."""
     root = Path(root).resolve()
     meta = read_metadata(root)
     metrics = metric_names(meta, root / "task_metadata.json")
     family = family_predicting(meta, metrics)
+    try:
+        check_metrics(family, metrics, metrics[0])
+    except TaskError as err:
+        raise TaskError(f"{root / 'task_metadata.json'}: {err}") from None
     vocabulary = set(read_vocabulary(root))
     names, kfold = split_names(root, meta)
     rate = choose_rate(root, sample_rate)
@@ -208,4 +230,5 @@ def load_hear_task(root: str | Path, sample_rate: int | None = None) -> TaskSpec
         folds=names if kfold else (),
         metrics=metrics, main_metric=metrics[0], sample_rate=rate,
         license=str(meta.get("license", "")), citation=str(meta.get("citation", "")),
-        source=f"hear:{root}", root=root)
+        source=f"hear:{root}", root=root,
+        audio_at=None if sample_rate is not None else audio_reader(root, rate, names, family, vocabulary))

@@ -8,10 +8,14 @@ from dataclasses import dataclass
 
 import torch
 
-from benchmark.features.extract import forward
+from benchmark.errors import EarbenchError
+from benchmark.features.extract import encode_batch, forward
+from benchmark.features.windows import Windowing, encode_windows
+from benchmark.upstream import Encoded
 
 DURATIONS_S = (1.7, 0.55, 1.0)  # deliberately unequal: padding and lengths matter
 HOP_TOLERANCE = 0.1  # relative, plus two frames of slack for window edges
+LONG_CLIP_HOPS = 10  # the long clip: one window plus this many frame hops, so two windows
 
 
 @dataclass
@@ -21,15 +25,49 @@ class Check:
     detail: str
 
 
-def synthetic_batch(rate: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def synthetic_batch(rate: int, seed: int = 0, durations: tuple[float, ...] = DURATIONS_S) -> tuple[torch.Tensor, torch.Tensor]:
     """Chirps plus noise of unequal lengths, zero-padded: realistic enough for any encoder."""
     gen = torch.Generator().manual_seed(seed)
-    lengths = torch.tensor([int(d * rate) for d in DURATIONS_S])
+    lengths = torch.tensor([int(d * rate) for d in durations])
     audio = torch.zeros(len(lengths), int(lengths.max()))
     for b, n in enumerate(lengths.tolist()):
         t = torch.arange(n) / rate
         audio[b, :n] = 0.3 * torch.sin(2 * torch.pi * (200 + 400 * (b + 1) * t) * t) + 0.05 * torch.randn(n, generator=gen)
     return audio, lengths
+
+
+def check_windows(upstream: torch.nn.Module) -> Check:
+    """A clip just longer than the upstream's declared window, encoded in windows as extraction
+    encodes it: every window gives the frames its stride needs (no gap), no forward sees more
+    than one window, and the stitched frames keep the declared hop (as the hop check: within
+    10% + 2 frames of samples / hop)."""
+    name = "long clips in windows"
+    try:
+        windowing = Windowing.of(upstream)
+    except EarbenchError as err:
+        return Check(name, False, str(err))
+    if windowing is None:
+        return Check(name, True, "no max_seconds declared: every clip is encoded in one forward, whatever its length")
+    rate = int(upstream.sample_rate)
+    samples = windowing.length + LONG_CLIP_HOPS * windowing.hop
+    audio, _ = synthetic_batch(rate, durations=(samples / rate,))
+    label = getattr(upstream, "earbench_name", type(upstream).__name__)
+    widest: list[int] = []
+
+    def encode(windows: torch.Tensor, sizes: torch.Tensor, owners: list[int]) -> Encoded:
+        widest.append(int(sizes.max()))
+        return encode_batch(upstream, windows, sizes, label, ["a synthetic clip"])
+
+    clip = f"a {samples / rate:.2f} s clip in windows of {windowing.length / rate:g} s (max_seconds)"
+    try:
+        stitched = encode_windows([audio[0]], windowing, "frames", 1, encode, [label])[0]
+    except Exception as err:  # noqa: BLE001 - the point is to report any failure
+        return Check(name, False, f"{clip} raised {type(err).__name__}: {err}")
+    frames = len(stitched) - windowing.prefix
+    expected = samples / windowing.hop
+    ok = abs(frames - expected) <= HOP_TOLERANCE * expected + 2 and max(widest) <= windowing.length
+    return Check(name, ok, f"{clip}: {len(widest)} forwards of at most {max(widest)} samples, {frames} frames "
+                           f"(expected ≈{expected:.1f} from hop_ms={upstream.hop_ms})")
 
 
 def check_upstream(upstream: torch.nn.Module, atol: float = 1e-3) -> list[Check]:
@@ -75,6 +113,11 @@ def check_upstream(upstream: torch.nn.Module, atol: float = 1e-3) -> list[Check]
         return results
     finite = all(bool(torch.isfinite(h[b, :n]).all()) for h in states for b, n in enumerate(lengths_t.tolist()))
     add("finite values", finite, "no NaN or inf in valid frames" if finite else "NaN or inf in valid frames")
+    if finite:  # not a failure: what the cache will store
+        peak = max(float(h[b, :n].abs().max()) for h in states for b, n in enumerate(lengths_t.tolist()))
+        half = float(torch.finfo(torch.float16).max)
+        add("float16 range", True, f"max |value| {peak:.4g}: " + ("cached as float16" if peak <= half else
+            f"beyond float16's {half:g}, so the cache stores float32 (twice the disk), never clipped"))
     expected = (lengths.float() / rate * 1000.0 / hop)
     slack = HOP_TOLERANCE * expected + 2
     hop_ok = bool(((lengths_t.float() - expected).abs() <= slack).all())
@@ -96,4 +139,5 @@ def check_upstream(upstream: torch.nn.Module, atol: float = 1e-3) -> list[Check]
             worst = max(worst, diff / scale)
     add("batch independence", worst <= atol,
         f"an item alone vs padded in a batch: max relative difference {worst:.2e} (tolerance {atol:.0e})")
+    results.append(check_windows(upstream))
     return results

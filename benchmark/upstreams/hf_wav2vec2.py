@@ -11,6 +11,11 @@ embeds the same in any batch: group-normalised feature encoders such as wav2vec2
 normalisation spans the whole padded input, and they must not be given a mask), and
 data2vec-audio, whose positional convolution is a stack of conv + LayerNorm layers (padded
 frames are zeroed before the first layer only, so later layers carry them into valid frames).
+
+Memory: the Transformer attends over all frames and the first convolution keeps 512 channels
+at a fifth of the sample rate (4 GB for 10 minutes), so the adapters declare a window of
+2000 frames (`max_seconds`: 40 s at 20 ms, longer than any LibriSpeech utterance), and
+extraction encodes longer clips in windows (`benchmark/features/windows.py`).
 """
 from __future__ import annotations
 
@@ -29,6 +34,9 @@ from benchmark.upstreams.items import length_groups, pad_items, waves
 PADDING_LEAKS = ("data2vec-audio",)
 
 
+MAX_FRAMES = 2000  # attention over at most this many frames per forward
+
+
 class ConvTransformerEncoder(torch.nn.Module):
     def __init__(self, folder: Path, source: str) -> None:
         super().__init__()
@@ -37,6 +45,7 @@ class ConvTransformerEncoder(torch.nn.Module):
         config = self.model.config
         self.sample_rate = int(self.extractor.sampling_rate)
         self.hop_ms = 1000.0 * float(torch.tensor(config.conv_stride).prod()) / self.sample_rate
+        self.max_seconds = MAX_FRAMES * self.hop_ms / 1000.0
         layer_norm_convs = getattr(config, "feat_extract_norm", "layer") == "layer"  # data2vec-audio: always
         self.masked = (layer_norm_convs and bool(getattr(self.extractor, "return_attention_mask", False))
                        and config.model_type not in PADDING_LEAKS)

@@ -16,13 +16,13 @@ command that fetches it ahead of time (`hf_hub.fetch_failure`).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from benchmark.errors import UpstreamError
 from benchmark.upstreams.hf_hub import CONFIG, fetch_transformers_repo, read_config
-from benchmark.upstreams.hf_transformers import load_transformers_upstream
+
+if TYPE_CHECKING:  # the zoo is a table read without torch (`earbench list models`); loading imports it
+    import torch
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,7 @@ class ZooModel:
 
     def __call__(self) -> torch.nn.Module:
         """The upstream (an `earbench.upstreams` factory): fetched, or read from the local cache."""
+        from benchmark.upstreams.hf_transformers import load_transformers_upstream  # torch, on first load only
         try:
             folder = fetch_transformers_repo(self.spec.removeprefix("hf:"))
         except UpstreamError as err:  # one line naming the repo and how to fetch it ahead of time

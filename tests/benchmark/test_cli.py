@@ -77,7 +77,7 @@ def test_ctrl_c_during_extraction_then_resume_gives_the_same_scores(tmp_path, ca
     (("run", "-m", "logmell", "-t", "TASK"), "unknown upstream 'logmell'; did you mean 'logmel'"),
     (("run", "-m", "logmel", "-t", "mini-kwz"), "unknown task 'mini-kwz'"),
     (("run", "-m", "logmel", "-t", "/no/such/task"), "no such folder task"),
-    (("run", "-m", "logmel"), "give --task or --suite"),
+    (("run", "-m", "logmel"), "give --task, --suite or --benchmark"),
     (("list", "gizmos"), "cannot list 'gizmos'"),
 ])
 def test_bad_names_give_one_clear_error(tone_task, capsys, args, message):

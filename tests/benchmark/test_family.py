@@ -222,3 +222,13 @@ def test_the_planner_extracts_what_the_protocol_needs_and_no_more(family_tasks, 
     assert extract.needs == (("test", "mean"), ("train", "mean"))  # query-by-example never reads valid
     finetune = plan_suite(["random-cnn"], [task], RunSettings(protocol="finetune", progress=False, cache_root=tmp_path))
     assert [job.kind for job in finetune.jobs] == ["probe"] and finetune.jobs[0].device
+
+
+def test_a_task_spec_from_any_source_is_refused_a_metric_its_family_cannot_feed():
+    """Registered tasks and plugins build TaskSpecs directly: the family's metric check is theirs too."""
+    with pytest.raises(TaskError, match=r"^task 'words': metric 'accuracy' does not apply to an asr task; "
+                                        r"metrics that apply: cer, wer$"):
+        TaskSpec(name="words", family="asr", load=lambda: {"train": pd.DataFrame()}, metrics=("wer", "accuracy"))
+    with pytest.raises(TaskError, match=r"^task 'words': main_metric 'cer' is not among the task's metrics \(wer\)$"):
+        TaskSpec(name="words", family="asr", load=dict, metrics=("wer",), main_metric="cer")
+    assert TaskSpec(name="words", family="asr", load=dict).main_metric == "wer"

@@ -4,7 +4,6 @@ older schemas are migrated and newer ones refused."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -82,14 +81,18 @@ def test_the_planner_reuses_only_the_same_run(written, tmp_path, tone_task):
     assert [j.kind for j in again.jobs] == ["probe"] and again.reused == {}
 
 
-def test_a_broken_record_in_the_way_of_a_run_is_one_error_naming_it(written, tmp_path, tone_task):
+def test_a_broken_record_in_the_way_of_a_run_is_set_aside_and_recomputed(written, tmp_path, tone_task):
     path, _ = written
     path.write_text('{"schema": 1, "upst')
     settings = RunSettings(results=tmp_path / "results", train_fraction=0.5, options={"max_epochs": 40}, progress=False)
-    with pytest.raises(RecordError, match="truncated JSON.*pass --rerun to replace it") as err:
-        plan_suite(["logmel"], [tone_task], settings)
-    assert str(path) in str(err.value)
-    assert [j.kind for j in plan_suite(["logmel"], [tone_task], replace(settings, rerun=True)).jobs] == ["probe"]
+    plan = plan_suite(["logmel"], [tone_task], settings)
+    assert [j.kind for j in plan.jobs] == ["probe"] and plan.problems == []
+    (why,) = plan.stale.values()
+    assert why.startswith(f"{path}: unreadable or truncated JSON") and why.endswith(f"moved to {path.name}.bad-1")
+    assert not path.exists() and path.with_name(f"{path.name}.bad-1").read_text() == '{"schema": 1, "upst'
+    path.mkdir()  # a folder in its place goes the same way, beside the first
+    assert "a directory" in next(iter(plan_suite(["logmel"], [tone_task], settings).stale.values()))
+    assert path.with_name(f"{path.name}.bad-2").is_dir() and not path.exists()
 
 
 def broken(tmp_path, how: str):

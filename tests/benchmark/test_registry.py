@@ -46,7 +46,7 @@ def test_unknown_name_suggests_close_names():
     reg.register("random-transformer", 2)
     with pytest.raises(UnknownNameError, match="did you mean 'random-cnn'"):
         reg.get("random-cn")
-    with pytest.raises(UnknownNameError, match="Known: random-cnn, random-transformer"):
+    with pytest.raises(UnknownNameError, match="unknown upstream 'zzz'; known: random-cnn, random-transformer$"):
         reg.get("zzz")
 
 
@@ -152,3 +152,23 @@ def test_third_party_plugins_in_the_kind_groups_still_load(tmp_path, monkeypatch
     assert {"fake-upstream", "logmel"} <= set(upstream.UPSTREAMS.names())
     assert {"fake-task", "mini-kws", "esc50"} <= set(sources.TASKS.names())
     monkeypatch.delitem(sys.modules, "fake_earbench_plugin")
+
+
+@pytest.mark.parametrize("imported_first", [False, True])
+def test_a_factory_both_decorated_and_declared_is_one_registration(tmp_path, monkeypatch, imported_first):
+    """A plugin may decorate its factory and also declare it as an entry point: that is itself, not a clash."""
+    reg: Registry = Registry("upstream", "earbench.test")
+    (tmp_path / "self_declared_plugin.py").write_text(
+        "from tests.benchmark.test_registry import SELF_DECLARED\n\n"
+        "@SELF_DECLARED[0].register('mine')\ndef mine():\n    return 7\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(SELF_DECLARED, 0, reg)
+    plugin = Plugin(entries={"earbench.test": {"mine": "self_declared_plugin:mine"}})
+    monkeypatch.setattr(registry, "installed_plugins", lambda: [("fake", plugin)])
+    if imported_first:
+        import self_declared_plugin  # noqa: F401 - its decorator registers before the entry points are read
+    assert reg.get("mine")() == 7 and reg.names() == ["mine"]
+    monkeypatch.delitem(sys.modules, "self_declared_plugin")
+
+
+SELF_DECLARED: dict[int, Registry] = {}

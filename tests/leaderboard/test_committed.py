@@ -11,7 +11,7 @@ def stale(results, markdown) -> str | None:
     if not has_records:
         return None if not markdown.exists() or markdown.read_text() == committed.expected(results) else \
             f"{markdown} exists but {results} holds no records: regenerate with `{committed.REGENERATE}`"
-    board = committed.board(results)
+    board = committed.boards(results)[0]
     if board.problems:
         return "bad committed records:\n" + "\n".join(map(str, board.problems))
     if not markdown.exists():

@@ -34,7 +34,8 @@ def test_leaderboard_writes_three_files(results, tmp_path, capsys):
     assert md == stdout
     assert "| rank [95% interval] | model | overall |" in md and "mini-asr (wer) ↓" in md
     # eat: kws 100*(0.8-0.5)/0.5 = 60, asr 100*(0.4-0.2)/0.4 = 50 -> overall 55
-    assert re.search(r"\| 1 \[1–1\] \| eat \| 55\.0 \| 55\.0 \| — \| — \|", md)  # both tasks are speech
+    # both tasks are speech; the scores carry the rank bootstrap's interval
+    assert re.search(r"\| 1 \[1–1\] \| eat \| 55\.0 \[[-\d.]+, [-\d.]+\] \| 55\.0 \[[-\d.]+, [-\d.]+\] \| — \| — \|", md)
     assert "| — | partial |" in md and "partial (missing mini-asr)" in md
 
     csv = pd.read_csv(out / "leaderboard.csv")
@@ -51,17 +52,18 @@ def test_html_is_self_contained_with_plots(results):
     assert "Content-Security-Policy" in html and "default-src 'none'" in html
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", html)
     assert "<link" not in html and "@import" not in html
-    for fid in ("plot-domains", "plot-throughput", "plot-layers"):
+    for fid in ("plot-pareto", "plot-domains", "plot-layers"):
         figure = re.search(rf'<figure id="{fid}">(.*?)</figure>', html, re.S).group(1)
         assert figure.lstrip().startswith("<svg"), fid
     assert html.count('<tr data-entry="') == 3
 
 
 def test_html_says_why_a_plot_is_absent(tmp_path):
-    write_record(tmp_path, "logmel", "kws", 0.5, clips_per_s=None)
+    write_record(tmp_path, "eat", "kws", 0.5)  # no floor model: no normalised score
     html = render_page(build_from(tmp_path))
     assert "no record carries protocol.chosen.layer_weights" in html
-    assert "no ranked entry records a throughput" in html
+    assert "no ranked entry has an overall score with its parameters or throughput" in html
+    assert "no normalised score to plot (no floor results)" in html
 
 
 def test_outputs_are_deterministic(results, tmp_path, capsys):
@@ -82,7 +84,7 @@ def test_suite_restricts_and_orders_tasks(results, capsys):
 def test_ceiling_options(results, capsys):
     code, out, _ = run_cli(capsys, "leaderboard", "--results", str(results), "--ceiling", "mini-kws=0.8")
     # kws now 100 * 0.3 / 0.3 = 100, asr 50 -> 75
-    assert code == 0 and "| eat | 75.0 |" in out
+    assert code == 0 and "| eat | 75.0 [" in out
     code, _, err = run_cli(capsys, "leaderboard", "--results", str(results), "--ceiling", "mini-kws")
     assert code == 2 and "TASK=VALUE" in err
 

@@ -129,7 +129,7 @@ def test_corrupt_train_state_stops_a_resume_with_a_clear_error(tmp_path):
     audio = write_audio_folder(tmp_path / "audio", count=3)
     settings = dict(recipe=micro_recipe("audiomae-tiny", steps=2), data=str(audio), out=tmp_path / "run",
                     workers=0, progress=False)
-    pretrain(TrainSettings(**settings, max_minutes=1e-9))
+    pretrain(TrainSettings(**settings, stop_after=1))
     state = tmp_path / "run" / "step-00000001" / "train_state.safetensors"
     state.write_bytes(b"garbage")
     with pytest.raises(CheckpointError, match=f"{state}"):

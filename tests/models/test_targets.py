@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
 import torch
 from tests.support.micro_recipes import audio_batch, write_audio_folder
 from tests.support.objective_recipes import micro6
@@ -96,6 +97,9 @@ def test_hubert_labels_are_fitted_once_and_stable(tmp_path):
     objective = build_objective(micro6("hubert-tiny"), total_steps=10)
     audio = audio_batch(objective.crop_samples())
     assert objective.fitted.item() == 0
+    with pytest.raises(RuntimeError, match="prepare"):
+        objective(audio, 0)  # never fitted on a training batch behind the caller's back
+    objective.fit(objective.target_features(audio))
     objective(audio, 0)
     assert objective.fitted.item() == 1
     centroids = objective.centroids.clone()
@@ -107,7 +111,7 @@ def test_hubert_labels_are_fitted_once_and_stable(tmp_path):
     assert len(torch.unique(first)) > 1
     torch.manual_seed(0)
     again = build_objective(micro6("hubert-tiny"), total_steps=10)
-    again(audio, 0)
+    again.fit(again.target_features(audio))
     assert torch.equal(again.labels(audio, frames), first)  # the same seed gives the same k-means
 
 
@@ -120,6 +124,7 @@ def test_hubert_iteration_two_clusters_the_iteration_one_model(tmp_path):
                                                                     target_layer=1, clusters=8))
     second = build_objective(recipe, total_steps=10)
     assert second.centroids.shape == (8, 64)  # k-means over the iteration-1 encoder's 64-d layer
+    second.fit(second.target_features(audio_batch(second.crop_samples())))
     loss, _ = second(audio_batch(second.crop_samples()), 0)
     loss.backward()
     assert torch.isfinite(loss)

@@ -15,9 +15,12 @@ from models.trainer import make_optimizer
 
 
 def _set_stats(objective, mean: float = -8.0, std: float = 4.0) -> None:
+    """Normalisation statistics, and HuBERT's k-means fitted on a batch (the trainer's `prepare`)."""
     for m in objective.modules():
         if isinstance(m, Frontend):
             m.set_stats(mean, std)
+    if hasattr(objective, "fitted") and not objective.fitted.item():
+        objective.fit(objective.target_features(audio_batch(objective.crop_samples())))
 
 
 def _run(objective, audio, step: int = 0):

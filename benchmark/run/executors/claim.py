@@ -10,13 +10,14 @@ next run takes it over and runs the probe. With `--rerun` each run recomputes it
 from __future__ import annotations
 
 import contextlib
+import glob
 from pathlib import Path
-from typing import ContextManager
+from typing import Iterator
 
 from benchmark.protocols import RunContext
 from benchmark.record import Record
 from benchmark.run.plan import Job, finished
-from benchmark.storage import file_lock
+from benchmark.storage import file_lock, remove_staging
 
 
 def lock_path(record: Path) -> Path:
@@ -24,8 +25,19 @@ def lock_path(record: Path) -> Path:
     return record.with_name(f".{record.name}.lock")
 
 
-def claim(job: Job) -> ContextManager[None]:
-    return file_lock(lock_path(job.record)) if job.record is not None else contextlib.nullcontext()
+@contextlib.contextmanager
+def claim(job: Job) -> Iterator[None]:
+    """Hold the record's lock; what a run killed while writing it left (the temporaries of the
+    record and of its per-item outputs) is removed first, since no writer of it is alive."""
+    if job.record is None:
+        yield
+        return
+    record = job.record
+    with file_lock(lock_path(record)):
+        remove_staging(record)
+        for left in record.parent.glob(f"{glob.escape('.' + record.stem)}.items-*.tmp"):
+            left.unlink(missing_ok=True)
+        yield
 
 
 def written_meanwhile(job: Job, ctx: RunContext) -> Record | None:

@@ -34,3 +34,16 @@ def test_trials_naming_files_outside_the_test_split_are_refused(sv_task, tmp_pat
     (task / "trials.csv").write_text("\n".join(trials) + "\n")
     with pytest.raises(ProtocolError, match=r"trial list names 1 enroll file\(s\) that are not in the test split"):
         evaluate("logmel", [task], protocol="knn", progress=False)
+
+
+def test_the_documented_layout_without_test_csv_takes_the_test_split_from_the_trials(sv_task, tmp_path):
+    """train.csv, valid.csv and trials.csv: the test clips are those the trials name; the same
+    trials score as with the test.csv that lists them (speakers are then each clip's own)."""
+    import shutil
+    task = shutil.copytree(sv_task, tmp_path / "no-test-csv")
+    (task / "test.csv").unlink()
+    (with_csv,) = evaluate("logmel", [sv_task], protocol="knn", progress=False)
+    (from_trials,) = evaluate("logmel", [task], protocol="knn", progress=False)
+    assert from_trials["metrics"] == with_csv["metrics"]
+    named = {p for line in (task / "trials.csv").read_text().splitlines()[1:] for p in line.split(",")[:2]}
+    assert from_trials["task"]["n"]["test"] == len(named) == with_csv["task"]["n"]["test"]

@@ -44,7 +44,7 @@ def test_registered_names_and_direction() -> None:
 def test_unknown_metric_is_a_clear_error_with_suggestions() -> None:
     with pytest.raises(UnknownNameError, match=r"unknown metric 'map@10'; did you mean 'mAP@10'"):
         METRICS.get("map@10")
-    with pytest.raises(UnknownNameError, match=r"Known: .*accuracy"):
+    with pytest.raises(UnknownNameError, match=r"unknown metric 'zzz'; known: .*accuracy"):
         METRICS.get("zzz")
 
 

@@ -8,9 +8,9 @@ import pytest
 import soundfile as sf
 
 from benchmark.errors import TaskError
-from benchmark.family import FAMILIES
+from benchmark.family import FAMILIES, applies
 from benchmark.scoring.metrics import METRICS
-from benchmark.sources.folder import TaskWarning, applies, load_folder_task
+from benchmark.sources.folder import TaskWarning, load_folder_task
 from tests.support.tone_task import TONES, write_tone_task
 
 RATE = 16000

@@ -2,10 +2,14 @@
 import json
 import shutil
 
+import numpy as np
 import pytest
+import torch
 
-from benchmark import evaluate
+from benchmark import evaluate, load_upstream
 from benchmark.errors import TaskError
+from benchmark.protocols.base import RunContext
+from benchmark.settings import RunSettings
 from benchmark.sources.hear import METRIC_NAMES, family_predicting, load_hear_task
 from benchmark.sources.load import load_task
 from tests.support.hear_tasks import write_hear_event_task, write_hear_scene_task
@@ -74,6 +78,8 @@ def edit(root, **changes):
     (lambda r: (r / "labelvocabulary.csv").unlink(), r"missing labelvocabulary.csv"),
     (lambda r: (r / "valid.json").unlink(), r"missing valid.json \(split_mode 'trainvaltest'\)"),
     (lambda r: edit(r, evaluation=["top5_acc"]), r"unknown HEAR metric\(s\) top5_acc"),
+    (lambda r: edit(r, evaluation=["top1_acc", "segment_1s_er"]),
+     r"task_metadata.json: metric 'segment_1s_er' does not apply to a classification task; metrics that apply: "),
     (lambda r: edit(r, embedding_type="clip"), r"embedding_type must be 'scene' or 'event'"),
     (lambda r: edit(r, split_mode="random"), r"unknown split_mode 'random'"),
     (lambda r: r.joinpath("task_metadata.json").write_text("{"), r"task_metadata.json: invalid JSON"),
@@ -133,3 +139,48 @@ def test_parity_with_the_hear_kit(tmp_path):
 def test_the_family_is_the_one_predicting_what_the_metadata_says(embedding, prediction, metrics, family):
     meta = {"embedding_type": embedding, "prediction_type": prediction}
     assert family_predicting(meta, metrics).name == family
+
+
+class Rated(torch.nn.Module):
+    """An upstream that only declares its rate: what the run context reads to pick the audio."""
+
+    hop_ms = 10.0
+
+    def __init__(self, rate: int) -> None:
+        super().__init__()
+        self.sample_rate = rate
+
+
+def test_a_run_reads_the_tasks_audio_at_the_upstreams_rate(tmp_path):
+    root = write_hear_scene_task(tmp_path / "tones", rates=(16000, 48000))
+    task = load_task(str(root))
+    assert task.sample_rate == 48000 and all("/48000/" in p for p in task.load()["train"]["path"])
+    settings = RunSettings(progress=False, cache_root=tmp_path / "cache")
+    own = RunContext(Rated(16000), task, task.load(), settings)
+    direct = load_hear_task(root, sample_rate=16000).load()
+    for split in ("train", "valid", "test"):  # the 16 kHz copy, row for row, labels unchanged
+        assert own.manifests[split]["path"].tolist() == direct[split]["path"].tolist()
+        assert own.manifests[split]["label"].tolist() == task.load()[split]["label"].tolist()
+    resampled = RunContext(Rated(22050), task, task.load(), settings)  # no 22050 Hz copy: the highest
+    assert all("/48000/" in p for p in resampled.manifests["test"]["path"])
+    chosen = load_hear_task(root, sample_rate=48000)  # a chosen rate holds for every upstream
+    assert all("/48000/" in p for p in RunContext(Rated(16000), chosen, chosen.load(), settings).manifests["test"]["path"])
+
+
+def test_embeddings_come_from_the_rate_folder(tmp_path):
+    root = write_hear_scene_task(tmp_path / "tones", rates=(16000, 48000))
+    settings = RunSettings(progress=False, cache_root=tmp_path / "cache")
+    task, direct = load_task(str(root)), load_hear_task(root, sample_rate=16000)
+    up = load_upstream("logmel")
+    ours = RunContext(up, task, task.load(), settings).clip_features(["test"])
+    theirs = RunContext(up, direct, direct.load(), settings).clip_features(["test"])
+    assert np.array_equal(ours, theirs)
+
+
+def test_a_rate_folder_missing_a_file_is_named(tmp_path):
+    root = write_hear_scene_task(tmp_path / "tones", rates=(16000, 48000))
+    missing = next((root / "16000" / "valid").iterdir())
+    missing.unlink()
+    task = load_task(str(root))
+    with pytest.raises(TaskError, match=f"valid.json: entry '{missing.name}': audio file not found"):
+        RunContext(Rated(16000), task, task.load(), RunSettings(progress=False, cache_root=tmp_path / "cache"))

@@ -52,3 +52,15 @@ def test_fingerprint_covers_zero_dim_buffers_and_weights():
     assert fingerprint(a) == fingerprint(b)  # 0-dim num_batches_tracked hashes without error
     b.num_batches_tracked += 1
     assert fingerprint(a) != fingerprint(b)
+
+
+def test_values_beyond_float16_are_said_to_be_cached_as_float32():
+    class Loud(Broken):
+        def forward(self, audio, lengths):
+            out = super().forward(audio, lengths)
+            out.hidden_states = [h * 0 + 1e6 for h in out.hidden_states]
+            return out
+    (loud,) = [c for c in check_upstream(Loud("batch")) if c.name == "float16 range"]
+    assert loud.ok and loud.detail.startswith("max |value| 1e+06: beyond float16's 65504, so the cache stores float32")
+    (quiet,) = [c for c in check_upstream(load_upstream("logmel")) if c.name == "float16 range"]
+    assert quiet.ok and quiet.detail.endswith("cached as float16")

@@ -1,0 +1,59 @@
+"""`max_minutes` sizes a new run's schedule from a timing probe, so that warm-up, cosine decay
+and the EMA schedule all complete inside the budget."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from tests.support.micro_recipes import micro_recipe, write_audio_folder
+
+from models import trainer
+from models.data import CropBatches, resolve_data, scan
+from models.distributed import DistInfo
+from models.recipes import build_objective
+from models.trainer import TrainSettings, fit_schedule, pretrain, time_steps
+
+
+def test_fit_schedule_counts_steps_diagnostics_and_checkpoints():
+    # 100 s budget, 90 s usable; 2 s diagnostics and 4 s checkpoints once each at the end;
+    # a step costs 1 s + 2/10 + 4/20 = 1.4 s -> floor(84 / 1.4) = 60
+    assert fit_schedule(100.0, 1.0, 2.0, 10, 4.0, 20, cap=1000) == 60
+    assert fit_schedule(100.0, 1.0, 2.0, 10, 4.0, 20, cap=25) == 25  # never longer than asked
+    assert fit_schedule(1.0, 5.0, 2.0, 10, 4.0, 20, cap=1000) == 0
+
+
+def test_the_timing_probe_leaves_the_objective_untouched(tmp_path):
+    files, _ = scan(resolve_data(str(write_audio_folder(tmp_path / "audio")))[0])
+    recipe = micro_recipe("eat-tiny")
+    torch.manual_seed(0)
+    objective = build_objective(recipe, 10)
+    before = {k: v.clone() for k, v in objective.state_dict().items()}
+    batches = CropBatches(files, 2, objective.crop_samples(), 16000)
+    seconds = time_steps(objective, recipe.optim, [batches[i] for i in range(3)], 1, torch.device("cpu"), DistInfo())
+    assert seconds > 0
+    assert all(torch.equal(before[k], v) for k, v in objective.state_dict().items())
+
+
+@pytest.mark.parametrize("name", ["eat-tiny", "matpac-tiny"])
+def test_a_budget_sizes_the_schedule_and_every_schedule_completes(name, tmp_path, monkeypatch):
+    monkeypatch.setattr(trainer, "time_steps", lambda *args: 6.0)  # a step "takes" 6 s: ~8 fit in one minute
+    recipe = micro_recipe(name, steps=1000)
+    result = pretrain(TrainSettings(recipe=recipe, data=str(write_audio_folder(tmp_path / "audio")),
+                                    out=tmp_path / "run", max_minutes=1.0, workers=0, progress=False))
+    total = json.loads((tmp_path / "run" / "run.json").read_text())["total_steps"]
+    assert 4 <= total <= 9 and result.step == total
+    log = (tmp_path / "run" / "train.log").read_text()
+    assert f"schedule sized to the time budget: {total} steps (at most 1000)" in log and "stopped" not in log
+    last = result.history[-1]
+    assert last["step"] == total and last["lr"] < 0.05 * recipe.optim.lr + recipe.optim.final_lr  # cosine done
+    assert result.objective.total_steps == total and result.objective.teacher.total_steps == total
+    assert last["ema"] == pytest.approx(result.objective.teacher.schedule.at(total - 1, total))
+    assert result.objective.teacher.decay(total) == result.objective.teacher.schedule.end  # EMA annealed to its end
+
+
+def test_a_budget_too_small_for_one_step_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(trainer, "time_steps", lambda *args: 600.0)
+    with pytest.raises(trainer.EarbenchError, match="no room for a step"):
+        pretrain(TrainSettings(recipe=micro_recipe("eat-tiny"), data=str(write_audio_folder(tmp_path / "audio")),
+                               out=tmp_path / "run", max_minutes=1.0, workers=0, progress=False))
