@@ -74,7 +74,7 @@ def list_(what: str = typer.Argument(..., help=" | ".join(KINDS))) -> None:
     for name in registry.names():
         if what == "benchmarks":  # with each task's declared protocol
             bench = registry.get(name)
-            out.print(f"{name}  [dim]{bench.description}[/dim]", highlight=False, soft_wrap=True)
+            out.print(f"{name}  [dim]{escape(bench.description)}[/dim]", highlight=False, soft_wrap=True)
             for task in bench.tasks:
                 out.print(f"  {task.task}: {task.label}", highlight=False, markup=False)
         elif what == "recipes":  # with what each trains
@@ -195,7 +195,8 @@ def run(
         console.print(f"[yellow]note:[/yellow] {count} record(s) in {escape(str(results))}/ recomputed, not reused: "
                       f"{escape(why)}",
                       highlight=False, soft_wrap=True)
-    for what, err in (p for plan in plans for p in plan.problems):  # one failing pairing is reported, the others run
+    problems = dict.fromkeys((what, str(err)) for plan in plans for what, err in plan.problems)  # once, not per group
+    for what, err in problems:  # one failing pairing is reported, the others run
         console.print(f"[red]error:[/red] {escape(what)}: {escape(str(err))}", highlight=False, soft_wrap=True)
         failures.append(what)
     for plan in plans:

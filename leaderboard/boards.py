@@ -55,7 +55,8 @@ def build_boards(frame: pd.DataFrame, problems: list[Problem] = (), *, benchmark
         return [build(frame, problems, **kwargs)]
     bench = BENCHMARKS.get(benchmark) if isinstance(benchmark, str) else benchmark
     hit = declared(frame, bench)
-    ceilings = {**(kwargs.pop("known_ceilings", None) or {}), **bench.ceilings()}
+    given = kwargs.pop("known_ceilings", None) or {}  # --ceiling: every board's; the benchmark's own win on its board
+    ceilings = {**given, **bench.ceilings()}
     kwargs.pop("tasks", None)
     floor_model = kwargs.pop("floor_model", None) or bench.floor_model
     main = build(frame[hit].reset_index(drop=True), problems, tasks=bench.task_names, by_model=True,
@@ -63,8 +64,8 @@ def build_boards(frame: pd.DataFrame, problems: list[Problem] = (), *, benchmark
                  title=f"benchmark {bench.name}", benchmark=bench.name, **kwargs)
     main.notes.insert(0, "protocols: " + "; ".join(f"{t.task}: {t.label}" for t in bench.tasks))
     rest = frame[~hit]
-    others = [build(group.reset_index(drop=True), by_model=True, floor_model=floor_model, title=variant_title(*key),
-                    **kwargs)
+    others = [build(group.reset_index(drop=True), by_model=True, floor_model=floor_model, known_ceilings=given,
+                    title=variant_title(*key), **kwargs)
               for key, group in rest.groupby(VARIANT, sort=True)]
     return [main, *others]
 

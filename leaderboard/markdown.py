@@ -148,7 +148,8 @@ def render(boards: Board | Sequence[Board]) -> str:
         parts += ["## Notes", "", *(f"- {n}" for n in board.notes), ""]
     if len(boards) > 1:
         parts += ["## Other protocols", "", "Records that are not the benchmark's declared protocol for their task, "
-                  "each protocol variant its own board (one row per model; the same cells, intervals and floor).", ""]
+                  "each protocol variant its own board (one row per model; the same cells and intervals; each task's floor is "
+                  "the floor model's score under that variant).", ""]
         for other in boards[1:]:
             parts += board_section(other, "###")
     if board.problems:

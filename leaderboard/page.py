@@ -144,7 +144,10 @@ def drill_rows(boards: list[Board], task: str) -> list[tuple[Board, str, pd.Seri
     rows = [(board, entry, board.cells.loc[(entry, task)]) for board in boards for entry in board.entries.index
             if (entry, task) in board.cells.index]
     higher = next(b.directions[task].higher_is_better for b in boards if task in b.directions)
-    return sorted(rows, key=lambda r: -r[2]["mean"] if higher else r[2]["mean"])  # stable: board order kept
+    def order(row) -> tuple[bool, float]:  # a cell without a score (NaN) last
+        mean = row[2]["mean"]
+        return (bool(pd.isna(mean)), -mean if higher else mean)
+    return sorted(rows, key=order)  # stable: board order kept
 
 
 def drill_down(boards: list[Board]) -> str:

@@ -13,11 +13,11 @@
 - InfoNCE: the context output at a masked frame (after a projection) against its quantised
   target and K = 100 distractors drawn uniformly from the *other masked frames of the same
   utterance*, cosine similarity / kappa = 0.1. A distractor whose quantised vector equals the
-  target stays in the denominator, as in the paper's loss (Eq. 3). fairseq instead sets its
-  logit to -inf: then a collapsed codebook (every frame the same code) leaves no distractor
-  and scores zero contrastive loss with zero gradient, an absorbing state that small batches
-  fall into (contrastive loss 0, code perplexity G). Kept, a collapsed
-  codebook scores log(K + 1), the worst loss, and only the diversity term moves it.
+  target stays in the denominator, as in the paper's loss (Eq. 3); a departure from fairseq,
+  which sets its logit to -inf. Either way a fully collapsed codebook (every frame the same
+  code) gives the contrastive term zero gradient and only the diversity term moves it; the
+  difference is what the log shows: under fairseq's rule such a run scores zero contrastive
+  loss, here log(K + 1), the worst (and `same_code` counts the identical distractors).
 - L = L_contrastive + alpha L_diversity (alpha = 0.1) + 10 * mean(z^2).
 """
 from __future__ import annotations

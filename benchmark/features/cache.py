@@ -5,7 +5,7 @@ An extraction writes one shard per batch into `<key>.partial/`; when every item 
 shards are consolidated into memory-mappable `.npy` files and the directory is renamed to
 `<key>/` in one step. A crash leaves the finished shards, and the next run does only the
 rest; a complete entry means no encoder forward at all. An entry that fails its checks
-(`entry.py`) is reported in one line, discarded and recomputed, never read.
+(`entry.py`) is reported in one line, moved aside (`NAME.bad-N`) and recomputed, never read.
 """
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -23,7 +22,7 @@ from typing import Iterator
 import numpy as np
 
 from benchmark.features.entry import FORMAT, BadEntry, Embeddings, describe, open_entry, remember
-from benchmark.storage import atomic_dir, atomic_path, file_lock, home, remove_staging
+from benchmark.storage import atomic_dir, atomic_path, file_lock, home, remove_staging, set_aside
 
 __all__ = ["BadEntry", "EmbeddingCache", "Embeddings", "ShardWriter", "cache_key", "storable"]
 
@@ -73,17 +72,15 @@ class EmbeddingCache:
         try:
             return open_entry(final)
         except BadEntry as bad:
-            warn(f"cache entry {bad.file}: {bad.reason}; it is discarded and recomputed")
+            # said once (warn repeats no line); the extraction holding the entry's lock moves it aside
+            warn(f"cache entry {bad.file}: {bad.reason}; moved aside ({self.path(key).name}.bad-N) and recomputed")
             if key in self._held:
-                self.discard(key)
+                self.set_aside(key)
             return None
 
-    def discard(self, key: str) -> None:
-        """Remove a published entry (first renamed aside, so it never looks half-deleted)."""
-        final = self.path(key)
-        aside = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".bad", dir=final.parent))
-        os.replace(final, aside / final.name)
-        shutil.rmtree(aside, ignore_errors=True)
+    def set_aside(self, key: str) -> Path:
+        """Rename a bad published entry to `NAME.bad-N` beside it (kept for a look; never read again)."""
+        return set_aside(self.path(key))
 
     @contextmanager
     def locked(self, key: str) -> Iterator[None]:
@@ -96,7 +93,7 @@ class EmbeddingCache:
         """
         lock = self.root.with_name(self.root.name + ".locks") / f"{key}.lock"  # beside, not among, the entries
         with file_lock(lock):
-            remove_staging(self.path(key))  # a publish or discard killed midway: its hidden folder
+            remove_staging(self.path(key))  # a publish killed midway: its hidden folder
             self._held.add(key)
             try:
                 yield

@@ -28,7 +28,8 @@ def embed(upstream, paths, cache, pooling="mean", **kwargs):
 
 
 def entry_folder(cache):
-    (folder,) = [p for p in cache.root.glob("*/*") if p.is_dir() and not p.name.endswith(".partial")]
+    (folder,) = [p for p in cache.root.glob("*/*") if p.is_dir() and not p.name.endswith(".partial")
+                 and ".bad-" not in p.name]
     return folder
 
 
@@ -85,6 +86,8 @@ def test_a_damaged_entry_is_reported_in_one_line_and_recomputed(tone_task, tmp_p
     np.testing.assert_array_equal(again, reference)
     lines = [line for line in err.splitlines() if "cache entry" in line]
     assert len(lines) == 1 and str(culprit) in lines[0] and says in lines[0] and "recomputed" in lines[0], err
+    aside = [p for p in cache.root.glob("*/*") if ".bad-" in p.name]  # the bad entry kept beside, never read
+    assert len(aside) == 1 and aside[0].name == f"{entry_folder(cache).name}.bad-1"
     new_process()
     entry.open_entry(entry_folder(cache))  # the recomputed entry passes every check
 
