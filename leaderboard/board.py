@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.scoring.bootstrap import N_BOOT
-from leaderboard import aggregate
+from leaderboard import aggregate, intervals
 from leaderboard.direction import Direction, direction
 from leaderboard.domains import DOMAINS, task_domain
 from leaderboard.intervals import all_replicates
@@ -102,6 +102,11 @@ def build(frame: pd.DataFrame, problems: list[Problem] = (), *, tasks: list[str]
     names = list(entries.index)
     scaled = [t for t in task_list if t in task_scales]
     complete = [e for e in names if all((e, t) in table.index for t in scaled)] if scaled else []
+    # ranks come from one kind of interval: where some rows are resampled over test items, a row
+    # with cells over seeds only (records without per-item outputs) would look more certain than it is
+    itemised = [e for e in complete if all(table.loc[(e, t), "interval"] == intervals.ITEMS for t in scaled)]
+    seeds_only = [e for e in complete if e not in itemised] if itemised else []
+    complete = [e for e in complete if e not in seeds_only]
     def average(entry: str, over: list[str]) -> float:
         have = [table.loc[(entry, t), "normalised"] for t in over if (entry, t) in table.index]
         return float(np.mean(have)) if over and len(have) == len(over) else np.nan
@@ -120,19 +125,22 @@ def build(frame: pd.DataFrame, problems: list[Problem] = (), *, tasks: list[str]
     units = resampling_units(frame)
     if complete:
         boot = bootstrap_overall(units, complete, task_scales, n_boot, np.random.default_rng(seed), filled)
-        intervals = rank_intervals(entries.loc[complete, "overall"].to_numpy(float), boot)
+        rank_table = rank_intervals(entries.loc[complete, "overall"].to_numpy(float), boot)
         for col in ("rank", "rank_lo", "rank_hi"):
-            entries.loc[complete, col] = intervals[col].to_numpy()
-        for e, others in zip(complete, not_separable(intervals, complete)):
+            entries.loc[complete, col] = rank_table[col].to_numpy()
+        for e, others in zip(complete, not_separable(rank_table, complete)):
             entries.at[e, "not_separable_from"] = others
         entries.loc[complete, "overall_lo"], entries.loc[complete, "overall_hi"] = percentiles(boot, LEVEL)
     for k, d in enumerate(DOMAINS, start=1):
         in_domain = {t: task_scales[t] for t in scaled if domains[t] == d}
-        have = [e for e in names if in_domain and all((e, t) in table.index for t in in_domain)]
+        have = [e for e in names if e not in seeds_only and in_domain and all((e, t) in table.index for t in in_domain)]
         if have:
             boot = bootstrap_overall(units, have, in_domain, n_boot, np.random.default_rng([seed, k]), filled)
             entries.loc[have, f"{d}_lo"], entries.loc[have, f"{d}_hi"] = percentiles(boot, LEVEL)
-    unranked = [e for e in names if e not in complete]
+    if seeds_only:
+        notes.append("not ranked (cells without per-item outputs, so their intervals cover seeds only, not test "
+                     "items; rerun them to rank): " + ", ".join(seeds_only))
+    unranked = [e for e in names if e not in complete and e not in seeds_only]
     if scaled and unranked:
         notes.append("not ranked (missing a task of the overall score): " + "; ".join(
             f"{e} (missing {', '.join(t for t in scaled if (e, t) not in table.index)})" for e in unranked))

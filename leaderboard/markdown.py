@@ -103,9 +103,10 @@ def method_text(board: Board) -> str:
     parts.append(f"Overall and {', '.join(DOMAINS)}: the normalised score (0 = {board.floor_model}, 100 = ceiling) "
                  f"averaged over {len(scaled)} task(s) ({', '.join(scaled) or 'none'}) and over each domain's tasks, "
                  f"with the 95% percentile interval of the same bootstrap as the ranks.")
-    parts.append("Rank: by overall score, with a 95% interval from the same bootstrap (cells without per-item outputs "
-                 "resample their seeds/folds); entries whose intervals overlap are not separable. See earbench's "
-                 "docs/leaderboard.md.")
+    parts.append("Rank: by overall score, with a 95% interval from the same bootstrap; entries whose intervals "
+                 "overlap are not separable. Where some entries are resampled over test items, entries with cells "
+                 "over seeds only are not ranked; a board of such cells alone resamples their seeds/folds. See "
+                 "earbench's docs/leaderboard.md.")
     return " ".join(parts)
 
 

@@ -47,3 +47,25 @@ def test_an_altered_sidecar_is_a_problem_and_the_cell_falls_back(tmp_path):
     assert [p.file for p in problems] == [path.relative_to(tmp_path).as_posix()]
     assert "do not match the sha256" in problems[0].reason and "seed-based interval" in problems[0].reason
     assert build_from(tmp_path).cells.loc[("logmel", "kws"), "interval"] == "seeds"
+
+
+def test_rows_over_seeds_only_are_not_ranked_beside_rows_over_items(tmp_path):
+    """A seed-only interval covers less than an item one, so a board that has item rows ranks only those."""
+    outcomes = {"logmel": [1] * 6 + [0] * 4, "eat": [1] * 8 + [0] * 2}
+    for model, right in outcomes.items():
+        write_record(tmp_path, model, "kws", sum(right) / len(right), outputs=correct_clips(right))
+    write_runs(tmp_path, "legacy", "kws", [0.95, 0.96, 0.97])  # far ahead, with a narrow seed interval
+    b = build_from(tmp_path)
+    assert list(b.ranked.index) == ["eat", "logmel"] and pd.isna(b.entries.loc["legacy", "rank"])
+    assert b.entries.loc["legacy", "overall"] > b.entries.loc["eat", "overall"]  # its point score is still shown
+    assert pd.isna(b.entries.loc["legacy", "overall_lo"])
+    assert any(n.startswith("not ranked (cells without per-item outputs") and "legacy" in n for n in b.notes)
+    # a board of old records alone still ranks them, over seeds, as its legend says
+    old = build_from(write_only_old(tmp_path / "old"))
+    assert old.entries["rank"].notna().all()
+
+
+def write_only_old(root):
+    write_runs(root, "logmel", "kws", [0.5, 0.6, 0.7])
+    write_runs(root, "legacy", "kws", [0.8, 0.85, 0.9])
+    return root
