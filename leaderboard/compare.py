@@ -126,7 +126,9 @@ def compare_task(rows: pd.DataFrame, task: str, a: str, b: str, alpha: float, n_
     separated = (lo > 0 or hi < 0) and (p_mc is None or p_mc < alpha)
     winner = ("A" if (diff > 0) == direction(metric).higher_is_better else "B") if separated and diff else None
     n_items = sum(len(r.items) for r in runs_a if r.seed == runs_a[0].seed)
-    tests = f"paired bootstrap over {n_items} test items p = {p:.2g}" + (
+    # no replicate on the other side: p is below what len(d) replicates can resolve, not 0
+    p_text = f"p < {2 / len(d):.1g}" if len(d) and p == 0 else f"p = {p:.2g}"
+    tests = f"paired bootstrap over {n_items} test items {p_text}" + (
         f"; exact McNemar p = {p_mc:.2g}" if p_mc is not None else "")
     stats_text = (f"{metric} {mean_a:.4f} vs {mean_b:.4f}, diff {diff:+.4f} [95% CI {lo:+.4f}, {hi:+.4f}], "
                   f"{tests}; {len(runs_a)} vs {len(runs_b)} run(s)")

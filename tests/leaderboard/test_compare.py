@@ -36,6 +36,14 @@ def test_two_of_five_against_none_is_not_separable(tmp_path):
     assert "exact McNemar p = 0.5" in c.verdict
 
 
+def test_a_bootstrap_p_of_zero_is_reported_as_below_its_resolution(tmp_path):
+    clips_run(tmp_path, "eat", "tiny", [1] * 40)
+    clips_run(tmp_path, "logmel", "tiny", [0] * 40)
+    [c] = compare(frame(tmp_path), "eat", "logmel")
+    assert c.p == 0 and c.winner == "A"
+    assert f"paired bootstrap over 40 test items p < {2 / N_BOOT:.1g};" in c.verdict and "p = 0;" not in c.verdict
+
+
 def test_a_clear_difference_is_better_and_matches_scipy_and_statsmodels(tmp_path):
     rng = np.random.default_rng(0)
     right_a = (rng.random(60) < 0.9).astype(int)
