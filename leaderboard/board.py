@@ -37,6 +37,7 @@ class Board:
     floor_model: str = FLOOR_MODEL
     title: str = "all records"            # what the board shows: "benchmark B", or one protocol variant
     benchmark: str | None = None
+    declarations: dict[str, str] = field(default_factory=dict)  # a benchmark's: task -> its declared protocol
 
     @property
     def ranked(self) -> pd.DataFrame:

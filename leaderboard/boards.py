@@ -62,7 +62,8 @@ def build_boards(frame: pd.DataFrame, problems: list[Problem] = (), *, benchmark
     main = build(frame[hit].reset_index(drop=True), problems, tasks=bench.task_names, by_model=True,
                  floor_model=floor_model, known_ceilings=ceilings, known_floors=bench.floors(),
                  title=f"benchmark {bench.name}", benchmark=bench.name, **kwargs)
-    main.notes.insert(0, "protocols: " + "; ".join(f"{t.task}: {t.label}" for t in bench.tasks))
+    main.declarations = {t.task: t.label for t in bench.tasks}
+    main.notes.insert(0, "protocols: " + "; ".join(f"{task}: {label}" for task, label in main.declarations.items()))
     rest = frame[~hit]
     others = [build(group.reset_index(drop=True), by_model=True, floor_model=floor_model, known_ceilings=given,
                     title=variant_title(*key), **kwargs)

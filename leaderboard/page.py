@@ -87,7 +87,7 @@ def page_title(board: Board) -> str:
 
 def protocol_text(board: Board, task: str) -> str:
     """The board's title, with the task's declared protocol on a benchmark's board."""
-    declared = page_table.declared_protocol(board, task)
+    declared = board.declarations.get(task)
     return f"{board.title} ({declared})" if declared else board.title
 
 

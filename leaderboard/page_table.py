@@ -19,7 +19,6 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from benchmark.benchmarks import BENCHMARKS
 from leaderboard import markdown
 from leaderboard.board import Board
 from leaderboard.domains import DOMAINS
@@ -76,13 +75,6 @@ def interval_text(row: pd.Series, name: str, before: str = " ") -> str:
         else ""
 
 
-def declared_protocol(board: Board, task: str) -> str | None:
-    """On a benchmark's board, the protocol it declares for `task` ("linear, layer last, ...")."""
-    name = board.benchmark
-    declaration = BENCHMARKS.get(name).declaration(task) if name and name in BENCHMARKS else None
-    return declaration.label if declaration else None
-
-
 @dataclass(frozen=True)
 class Column:
     head: str                                            # header HTML
@@ -111,7 +103,7 @@ def task_column(board: Board, task: str, group: str | None) -> Column:
         return (f'{escape(mean)}<br><span class="ci">{escape(rest)}</span>' if rest else escape(mean),
                 key(board.cells.at[(entry, task), "mean"]))
     arrow = "↑" if board.directions[task].higher_is_better else "↓"
-    declared = declared_protocol(board, task)
+    declared = board.declarations.get(task)
     return Column(f'{escape(task)}<br><span class="ci">{escape(board.metrics[task])} {arrow}</span>', cell,
                   css="num task", group=group, tip=declared or "")
 
