@@ -92,7 +92,7 @@ def print_models(names: list[str]) -> None:
                    "Hz", "hop ms", "s3prl names"):
         table.add_column(column, overflow="fold")
     for m in MODELS:
-        table.add_row(m.name, f"{m.repo} @ {m.revision}", m.architecture, f"{m.params_m:g}M", m.license,
+        table.add_row(m.name, f"{m.repo} @ {m.short_revision}", m.architecture, f"{m.params_m:g}M", m.license,
                       m.training_data, m.paper, str(m.sample_rate), f"{m.hop_ms:g}", ", ".join(m.s3prl))
     out.print(table)
     others = [name for name in names if name not in ZOO]

@@ -61,7 +61,8 @@ def card_text(card: dict | None) -> str | None:
     if not isinstance(card, dict):
         return None
     parts = [card.get(key) for key in ("training_data", "license", "paper")]
-    pin = f"{card['repo']}@{card['revision']}" if card.get("repo") and card.get("revision") else None
+    revision = card.get("commit") or card.get("revision")  # the commit loaded, else the pin asked for
+    pin = f"{card['repo']}@{str(revision)[:12]}" if card.get("repo") and revision else None
     return "; ".join(str(p) for p in (*parts, pin) if p) or None
 
 

@@ -2,6 +2,7 @@
 facts in `earbench list models`, in records and on the leaderboard; offline, a name whose
 weights are not cached fails at once in one line."""
 import os
+import re
 import subprocess
 import sys
 
@@ -15,12 +16,13 @@ from benchmark import evaluate  # noqa: E402
 from benchmark.errors import UpstreamError  # noqa: E402
 from benchmark.upstream import UPSTREAMS, fingerprint, load_upstream  # noqa: E402
 from benchmark.upstreams.hf_hub import TRANSFORMERS_FILES  # noqa: E402
-from benchmark.upstreams.zoo import MODELS, ZOO  # noqa: E402
+from benchmark.upstreams.zoo import MODELS, ZOO, snapshot_commit  # noqa: E402
 from leaderboard.aggregate import entry_facts  # noqa: E402
 from leaderboard.records import read_records  # noqa: E402
 from tests.benchmark.upstreams import tiny_transformers as tiny  # noqa: E402
 from tests.support.helpers import run_cli  # noqa: E402
 
+COMMIT = "1234567890abcdef1234567890abcdef12345678"  # the commit a fake cache snapshot holds
 NAMES = ("wav2vec2-base", "hubert-base", "wavlm-base-plus", "data2vec-audio-base", "whisper-base", "ast-audioset",
          "clap-htsat")
 
@@ -28,7 +30,10 @@ NAMES = ("wav2vec2-base", "hubert-base", "wavlm-base-plus", "data2vec-audio-base
 def test_the_zoo_names_the_issues_checkpoints_each_pinned_with_its_facts():
     assert tuple(m.name for m in MODELS) == NAMES
     for m in MODELS:
-        assert m.revision == "main" and "/" in m.repo and m.paper and m.license and m.training_data
+        assert "/" in m.repo and m.paper and m.license and m.training_data and m.revision_source
+        # a commit hash, except the one entry whose pin could not be found, which says so
+        assert re.fullmatch("[0-9a-f]{40}", m.revision) or (m.revision == "main" and "none" in m.revision_source)
+        assert m.short_revision == (m.revision[:12] if m.revision != "main" else "main")
         assert m.params_m > 0 and m.sample_rate in (16000, 48000) and m.hop_ms > 0
         assert all(ZOO[alias] is m for alias in (m.name, *m.s3prl))
     assert {name for name in ZOO} <= set(UPSTREAMS.names())  # `--model NAME` and `earbench list models`
@@ -52,7 +57,7 @@ def hub(tmp_path, monkeypatch):
     def snapshot_download(repo_id, revision=None, allow_patterns=None):
         calls.append((repo_id, revision, tuple(allow_patterns)))
         model = next(m for m in MODELS if m.repo == repo_id)
-        folder = tmp_path / "hub" / model.name
+        folder = tmp_path / "hub" / model.name / "snapshots" / COMMIT  # the Hub cache's layout
         return str(folder if folder.is_dir() else builders[model.architecture](folder))
 
     monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
@@ -61,19 +66,25 @@ def hub(tmp_path, monkeypatch):
 
 def test_a_zoo_name_or_its_s3prl_name_loads_the_pinned_repo_and_carries_its_card(hub, tmp_path):
     up = load_upstream("hubert_base")
-    assert hub == [("facebook/hubert-base-ls960", "main", TRANSFORMERS_FILES)]
+    assert hub == [("facebook/hubert-base-ls960", "dba3bb02fda4248b6e082697eee756de8fe8aa8a", TRANSFORMERS_FILES)]
     assert up.earbench_name == "hubert-base" and up.earbench_source == "hubert_base"
-    assert up.card == ZOO["hubert-base"].card() and up.card["paper"].endswith("arXiv:2106.07447")
+    # the card is the entry's, plus the commit the cache snapshot holds
+    assert up.card == {**ZOO["hubert-base"].card(), "commit": COMMIT} and up.card["paper"].endswith("arXiv:2106.07447")
     # the same files under their zoo name, their s3prl name or hf: embed alike
     assert fingerprint(up) == fingerprint(load_upstream("hubert-base"))
-    assert fingerprint(up) == fingerprint(load_upstream(f"hf:{tmp_path / 'hub' / 'hubert-base'}"))
+    assert fingerprint(up) == fingerprint(load_upstream(f"hf:{tmp_path / 'hub' / 'hubert-base' / 'snapshots' / COMMIT}"))
+
+
+def test_the_commit_loaded_is_read_only_from_a_cache_snapshot_folder(tmp_path):
+    assert snapshot_commit(tmp_path / "snapshots" / COMMIT) == COMMIT
+    assert snapshot_commit(tmp_path / "elsewhere" / COMMIT) is None  # a user's folder named like a hash
+    assert snapshot_commit(tmp_path / "snapshots" / "main") is None
 
 
 def test_a_repo_of_another_architecture_is_refused(hub, tmp_path):
-    (tmp_path / "hub").mkdir()
-    tiny.speech_encoder(tmp_path / "hub" / "wavlm-base-plus", "hubert")
-    with pytest.raises(UpstreamError, match="model 'wavlm-base-plus': hf:microsoft/wavlm-base-plus@main holds "
-                                            "a 'hubert' model, not the zoo's 'wavlm'"):
+    tiny.speech_encoder(tmp_path / "hub" / "wavlm-base-plus" / "snapshots" / COMMIT, "hubert")
+    with pytest.raises(UpstreamError, match="model 'wavlm-base-plus': hf:microsoft/wavlm-base-plus@4c66d4806a42"
+                                            "[0-9a-f]{28} holds a 'hubert' model, not the zoo's 'wavlm'"):
         load_upstream("wavlm-base-plus")
 
 
@@ -81,13 +92,14 @@ def test_records_and_the_leaderboard_carry_the_card(hub, tone_task, tmp_path):
     (record,) = evaluate("wav2vec2-base", [tone_task], results=tmp_path / "results", progress=False)
     card = record["upstream"]["card"]
     assert record["upstream"]["name"] == "wav2vec2-base" and card["repo"] == "facebook/wav2vec2-base"
-    assert card["revision"] == "main" and card["license"] == "Apache-2.0"
+    assert card["revision"] == "0b5b8e868dd84f03fd87d01f9c4ff0f080fecfe8" and card["commit"] == COMMIT
+    assert card["license"] == "Apache-2.0"
     assert card["s3prl"] == ["wav2vec2", "wav2vec2_base_960"]
     frame, problems = read_records(tmp_path / "results")
     assert not problems and frame["card"].iloc[0] == card
     facts = entry_facts(frame.assign(entry=frame["model"]))
     assert facts.loc["wav2vec2-base", "compute"] == ("LibriSpeech 960 h, unlabelled; Apache-2.0; Baevski et al. 2020, "
-                                                     "wav2vec 2.0, arXiv:2006.11477; facebook/wav2vec2-base@main")
+                                                     f"wav2vec 2.0, arXiv:2006.11477; facebook/wav2vec2-base@{COMMIT[:12]}")
 
 
 def test_a_zoo_name_not_in_the_cache_fails_at_once_in_one_line(monkeypatch):
@@ -99,9 +111,10 @@ def test_a_zoo_name_not_in_the_cache_fails_at_once_in_one_line(monkeypatch):
         load_upstream("wavlm_base_plus")
     message = str(err.value)
     assert "\n" not in message
-    assert message.startswith("model 'wavlm-base-plus': hf:microsoft/wavlm-base-plus@main: not in the local "
+    pin = ZOO["wavlm-base-plus"].revision
+    assert message.startswith(f"model 'wavlm-base-plus': hf:microsoft/wavlm-base-plus@{pin}: not in the local "
                               "Hugging Face cache")
-    assert message.endswith("fetch it ahead of time with `hf download microsoft/wavlm-base-plus --revision main`")
+    assert message.endswith(f"fetch it ahead of time with `hf download microsoft/wavlm-base-plus --revision {pin}`")
 
 
 def test_hf_hub_offline_is_honoured_for_zoo_names(tmp_path):
@@ -112,8 +125,9 @@ def test_hf_hub_offline_is_honoured_for_zoo_names(tmp_path):
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and "model 'whisper-base': hf:openai/whisper-base@main: not in the local" in lines[0]
-    assert "`hf download openai/whisper-base --revision main`" in lines[0]
+    pin = ZOO["whisper-base"].revision
+    assert len(lines) == 1 and f"model 'whisper-base': hf:openai/whisper-base@{pin}: not in the local" in lines[0]
+    assert f"`hf download openai/whisper-base --revision {pin}`" in lines[0]
 
 
 def test_list_models_shows_the_zoo_with_its_facts(capsys, monkeypatch):
@@ -122,7 +136,7 @@ def test_list_models_shows_the_zoo_with_its_facts(capsys, monkeypatch):
     assert code == 0
     for m in MODELS:
         line = next(line for line in out.splitlines() if f" {m.name} " in line)
-        assert m.repo in line and m.license in line and f"{m.hop_ms:g}" in line and str(m.sample_rate) in line
+        assert f"{m.repo} @ {m.short_revision}" in line and m.license in line and f"{m.hop_ms:g}" in line and str(m.sample_rate) in line
     others = next(line for line in out.splitlines() if line.startswith("other upstreams: "))
     others = set(others.removeprefix("other upstreams: ").split(", "))
     assert {"logmel", "random-cnn"} <= others and not others & set(ZOO)  # zoo names are in the table only
