@@ -11,7 +11,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 @contextmanager
 def progress_bar(description: str, total: int, enabled: bool = True,
                  completed: int = 0) -> Iterator[Callable[..., None]]:
-    """Yields `advance(n=1, **fields)`; a no-op when disabled or not on a terminal."""
+    """Yields `advance(n=1, total=None, **fields)` (`total` resizes the bar); a no-op when disabled
+    or not on a terminal."""
     if not enabled or not sys.stderr.isatty():
         yield lambda n=1, **fields: None
         return
@@ -20,8 +21,8 @@ def progress_bar(description: str, total: int, enabled: bool = True,
     with Progress(*columns, transient=False) as bar:
         task = bar.add_task(description, total=total, completed=completed, status="")
 
-        def advance(n: int = 1, **fields: object) -> None:
+        def advance(n: int = 1, total: int | None = None, **fields: object) -> None:
             status = " ".join(f"{k}={v}" for k, v in fields.items())
-            bar.update(task, advance=n, status=status)
+            bar.update(task, advance=n, total=total, status=status)
 
         yield advance

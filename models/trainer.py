@@ -17,7 +17,10 @@ every `diagnose_every` steps and at the end; a broken collapse rule is warned on
 budget (`max_minutes`) sizes the schedule of a new run: a short timing probe (a few steps on
 a copy of the objective) gives the seconds per step, and the run's length, with its warm-up,
 cosine decay and EMA / temperature schedules, is set to what fits the budget (at most
-`max_steps` or the recipe's), so every schedule completes; the budget is still enforced.
+`max_steps` or the recipe's), so every schedule completes. The probe sees no data loading
+and a quiet machine, so after `REFIT_STEPS` real steps the schedule is fitted once more to
+their measured pace (it may only shrink: the data are planned for the first length); the
+budget is still enforced.
 """
 from __future__ import annotations
 
@@ -39,6 +42,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from benchmark.errors import EarbenchError
 from benchmark.progress import progress_bar
+from benchmark.storage import write_json
 from models import distributed
 from models.checkpoint import (CheckpointError, TRAIN_CONFIG, list_checkpoints, load_train_state, pretraining_facts,
                                prune_checkpoints, read_json, save_checkpoint, save_encoder)
@@ -314,6 +318,8 @@ def _pretrain(settings: TrainSettings, requested: Recipe, device: torch.device,
     step, last_saved, checkpoint = start, start, None
     began = window_start = time.perf_counter()
     window_steps, sums, names = 0, None, None
+    diagnosed_s = 0.0  # diagnostics time inside the loop, left out of the measured pace
+    refit_at = start + REFIT_STEPS if settings.max_minutes is not None and resume_from is None else None
     fields: dict[str, str] = {}
     objective.train()
     with progress_bar(f"pretrain {recipe.name}", total, enabled=settings.progress and info.main,
@@ -360,9 +366,25 @@ def _pretrain(settings: TrainSettings, requested: Recipe, device: torch.device,
                          + f" samples/s {row['samples_per_s']:.1f}")
                 fields = {"loss": f"{row['loss']:.4f}", "samples/s": f"{row['samples_per_s']:.1f}"}
                 window_start, window_steps, sums = time.perf_counter(), 0, None
-            advance(1, **fields)
+            advance(1, total=total, **fields)
             if step % diagnose_every == 0 or step == total or stop:
-                measure(step)
+                diagnosed_s += measure(step)
+            if step == refit_at and step < total:
+                step_s = (time.perf_counter() - began - diagnosed_s) / (step - start)
+                step_s = float(distributed.mean_across(torch.tensor([step_s], device=device), info).item())
+                left = settings.max_minutes * 60 - (time.perf_counter() - session_start)
+                refit = step + fit_schedule(left, step_s, diagnose_s, diagnose_every, 3 * save_s, save_every,
+                                            total - step)
+                refit = int(distributed.mean_across(torch.tensor([float(refit)], device=device), info).item())
+                if refit < total:
+                    log.line(f"schedule re-fitted to the measured pace: {refit} steps, not {total} "
+                             f"(a step takes {step_s:.3f} s over the first {step - start}, data loading included)")
+                    total = refit
+                    objective.set_total_steps(total)
+                    warmup = round(optim.warmup_steps * total / optim.steps)
+                    run_facts["total_steps"] = total
+                    if info.main:
+                        write_json(out / "run.json", {**json.loads((out / "run.json").read_text()), "total_steps": total})
             if step % save_every == 0 or step == total or stop:
                 checkpoint = _save(out, step, objective, optimizer, run_facts, began, settings.keep, log, info)
                 last_saved = step
@@ -384,6 +406,7 @@ def _pretrain(settings: TrainSettings, requested: Recipe, device: torch.device,
 
 PROBE_CLIPS = 32  # crops the collapse diagnostics are measured on
 PROBE_STEPS = 3  # timed steps (after one warm-up step) that size a schedule to --max-minutes
+REFIT_STEPS = 40  # real steps after which a budgeted schedule is fitted again to their measured pace
 
 
 def first_diagnostics(out: Path) -> dict | None:

@@ -57,3 +57,25 @@ def test_a_budget_too_small_for_one_step_is_a_clear_error(tmp_path, monkeypatch)
     with pytest.raises(trainer.EarbenchError, match="no room for a step"):
         pretrain(TrainSettings(recipe=micro_recipe("eat-tiny"), data=str(write_audio_folder(tmp_path / "audio")),
                                out=tmp_path / "run", max_minutes=1.0, workers=0, progress=False))
+
+
+def test_a_schedule_the_probe_overestimated_is_refitted_to_the_real_pace_and_completes(tmp_path, monkeypatch):
+    """The probe times steps without data loading: slow loading (here 50 ms a batch) would cut the
+    run mid-schedule, so the schedule is fitted again after REFIT_STEPS real steps."""
+    import time
+    monkeypatch.setattr(trainer, "time_steps", lambda *args: 0.001)  # the probe: 1000 steps fit easily
+    slow = trainer.CropBatches.__getitem__
+    monkeypatch.setattr(trainer.CropBatches, "__getitem__", lambda self, i: (time.sleep(0.05), slow(self, i))[1])
+    recipe = micro_recipe("eat-tiny", steps=1000)
+    result = pretrain(TrainSettings(recipe=recipe, data=str(write_audio_folder(tmp_path / "audio")),
+                                    out=tmp_path / "run", max_minutes=0.15, workers=0, progress=False,
+                                    save_every=10_000, diagnose_every=10_000))
+    total = json.loads((tmp_path / "run" / "run.json").read_text())["total_steps"]
+    log = (tmp_path / "run" / "train.log").read_text()
+    assert "schedule sized to the time budget: 1000 steps" in log
+    assert f"schedule re-fitted to the measured pace: {total} steps, not 1000" in log and "stopped" not in log
+    assert trainer.REFIT_STEPS < total < 1000 and result.step == total
+    last = result.history[-1]
+    assert last["step"] == total and last["lr"] < 0.05 * recipe.optim.lr + recipe.optim.final_lr  # cosine done
+    assert result.objective.total_steps == total and result.objective.teacher.decay(total) == \
+        result.objective.teacher.schedule.end
