@@ -276,7 +276,8 @@ def summary_interval(group: list["Record"], results: Path) -> tuple[str, str]:
 
 
 def add_plugin_commands() -> None:
-    """Commands contributed by packages (the leaderboard, data building, ...)."""
+    """Commands contributed by packages (the leaderboard, data building, ...); a name `GROUP NAME`
+    (`analyse checkpoints`) joins that command group."""
     commands: Registry[object] = Registry("command", "earbench.commands")
     try:
         names = commands.names()
@@ -289,13 +290,22 @@ def add_plugin_commands() -> None:
         except Exception as err:  # noqa: BLE001 - a broken plugin must not break the CLI
             console.print(f"[yellow]warning: plugin command {escape(repr(name))} failed to load: {escape(str(err))}[/yellow]")
             continue
+        group, _, leaf = name.rpartition(" ")
+        parent = GROUPS.get(group, app) if group else app
+        if group and group not in GROUPS:
+            console.print(f"[yellow]warning: plugin command {escape(repr(name))}: no command group "
+                          f"{escape(repr(group))}[/yellow]")
+            continue
         if isinstance(command, typer.Typer):
-            app.add_typer(command, name=name)
+            parent.add_typer(command, name=leaf)
         else:
-            app.command(name)(guarded(command))
+            parent.command(leaf)(guarded(command))
 
 
-app.add_typer(import_string("benchmark.analyses.cli:commands")(guarded, parse_options, command_line), name="analyse")
+#: command groups that plugins may add commands to (`GROUP NAME` in `earbench.commands`)
+GROUPS = {"analyse": import_string("benchmark.analyses.cli:commands")(guarded, parse_options, command_line)}
+for _group, _commands in GROUPS.items():
+    app.add_typer(_commands, name=_group)
 
 
 def one_line_warning(message, category, filename, lineno, line=None) -> str:

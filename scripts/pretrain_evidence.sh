@@ -21,6 +21,7 @@ RESULTS=${RESULTS:-results/evidence}
 SEEDS=${SEEDS:-3}
 WORKERS=${WORKERS:-1}
 EVAL=${EVAL:-1}
+KEEP=${KEEP:-0}                       # checkpoints kept per run (0: all, for the learning curves)
 DEVICE=${DEVICE:-cpu}                # scripts/pretrain_gpu.sh sets cuda
 RECIPES=${RECIPES:-"byola-tiny hubert-tiny hubert-iter2-tiny eat-tiny matpac-tiny audiomae-tiny wav2vec2-tiny bestrq-tiny ssm-matpac-tiny clap-tiny"}
 SPEECH_TASKS=${SPEECH_TASKS:-"mini-kws mini-speaker mini-sv mini-lid mini-asr"}
@@ -42,7 +43,7 @@ for recipe in $RECIPES; do
     if ! ls -d "$out"/step-* >/dev/null 2>&1; then
         echo "== pre-train $recipe: $BUDGET_MIN CPU minutes, at most $MAX_STEPS steps -> $out"
         OMP_NUM_THREADS=${OMP_NUM_THREADS:-2} "$EARBENCH" pretrain --recipe "$recipe" --data "$data" --out "$out" \
-            --max-minutes "$BUDGET_MIN" --max-steps "$MAX_STEPS" --workers "$WORKERS" --device "$DEVICE"
+            --max-minutes "$BUDGET_MIN" --max-steps "$MAX_STEPS" --workers "$WORKERS" --device "$DEVICE" --keep "$KEEP"
     fi
     grep -E "schedule sized|stopped at|warning: (collapse|this run)" "$out/train.log" || true
     [ "$EVAL" = 1 ] || continue

@@ -15,6 +15,7 @@ KINDS = {
     "cost": "benchmark.analyses.cost:cost",
     "robustness": "benchmark.analyses.robustness:robustness",
     "leakage": "benchmark.analyses.leakage:leakage",
+    "checkpoints": "benchmark.analyses.checkpoints:checkpoints",
 }
 ANALYSES: Registry = Registry("analysis")
 for _kind, _target in KINDS.items():

@@ -1,0 +1,66 @@
+"""`earbench analyse checkpoints RUN ...`: a pre-training run's learning curve, the probe on its
+random init and on every saved checkpoint (benchmark/analyses/checkpoints.py draws it).
+
+A run's checkpoints are named `RECIPE@init`, `RECIPE@STEP`, and the newest plain `RECIPE`, as
+`ckpt:RUN/init` and `ckpt:RUN` name them, so the curve's end points reuse the records of
+`earbench run --model ckpt:RUN --model ckpt:RUN/init`. Keep every checkpoint for a full curve
+(`earbench pretrain --keep 0`); a run pruned to its newest three draws only those and its init."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+INIT = "init"  # the run's random-initialisation folder (the trainer writes it before step 1)
+
+
+def run_checkpoints(run: str | Path) -> tuple[str, list]:
+    """The run's recipe name and its checkpoints (step, `ckpt:` spec, display name), init first."""
+    from benchmark.analyses.checkpoints import Checkpoint
+    from models.checkpoint import CONFIG, CheckpointError, checkpoint_name, list_checkpoints, read_json
+    run = Path(run)
+    steps = list_checkpoints(run)
+    if not steps:
+        raise CheckpointError(f"{run}: no checkpoints; give a run folder of `earbench pretrain` (step-* folders)")
+    recipe = checkpoint_name(read_json(steps[-1] / CONFIG)) or run.name
+    found = []
+    for folder in steps:
+        step = int(read_json(folder / CONFIG).get("step", 0))
+        found.append(Checkpoint(step, f"ckpt:{folder}", recipe if folder == steps[-1] else f"{recipe}@{step}"))
+    if (run / INIT / CONFIG).is_file():
+        found.insert(0, Checkpoint(0, f"ckpt:{run / INIT}", f"{recipe}@init"))
+    return recipe, found
+
+
+def analyse_checkpoints(
+    run: List[Path] = typer.Argument(..., help="Run folder(s) of `earbench pretrain`."),
+    task: List[str] = typer.Option([], "--task", "-t", help="Task name or folder task path; repeatable."),
+    suite: Optional[str] = typer.Option(None, "--suite", "-s", help="A named suite of tasks."),
+    reference: List[str] = typer.Option([], "--reference", help="An upstream without pre-training drawn flat "
+                                                                "across the steps (e.g. logmel); repeatable."),
+    protocol: str = typer.Option("linear", help="How to score (see `earbench list protocols`)."),
+    layer: str = typer.Option("weighted", help="'last', a hidden-state index or 'weighted' (default: SUPERB's "
+                                               "weighted sum, since the best layer moves during training)."),
+    pooling: Optional[str] = typer.Option(None, help="Clip pooling (default: each pairing's, as `earbench run`)."),
+    seeds: int = typer.Option(1, min=1, help="Seeds 0..N-1 per checkpoint (combined in its interval)."),
+    results: Path = typer.Option(Path("results"), help="Where the runs' result records are written (and reused)."),
+    out: Path = typer.Option(Path("analyses"), help="Where checkpoints.md and checkpoints.svg go."),
+    rerun: bool = typer.Option(False, help="Recompute runs whose record already exists."),
+) -> None:
+    """The learning curve of a representation: the probe on a run's init and on each saved
+    checkpoint, score vs pre-training step with item-level 95% intervals."""
+    import shlex
+    import sys
+
+    from benchmark.analyses.checkpoints import checkpoints
+    from benchmark.errors import EarbenchError
+    from benchmark.run.plan import task_list
+    from benchmark.settings import RunSettings
+    if not task and not suite:
+        raise EarbenchError("give --task or --suite (see `earbench list tasks`, `earbench list suites`)")
+    runs = dict(run_checkpoints(r) for r in run)
+    settings = RunSettings(protocol=protocol, layer=layer, pooling=pooling, results=results, rerun=rerun,
+                           command=shlex.join(["earbench", *sys.argv[1:]]))
+    analysis = checkpoints(runs, task_list(task, suite), settings, references=reference, seeds=seeds, out=out)
+    typer.echo(f"wrote {analysis.report} and {analysis.report.with_suffix('.svg')}")
