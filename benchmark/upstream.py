@@ -132,13 +132,16 @@ def count_parameters(module: torch.nn.Module) -> int:
 
 
 def fingerprint(module: torch.nn.Module) -> str:
-    """sha256 of the weights, buffers and config: equal fingerprints embed identically."""
+    """sha256 of the weights, buffers, config and declared window: equal fingerprints embed identically."""
     import torch  # here, not at the top: see the TYPE_CHECKING import
     digest = hashlib.sha256()
     config = {"class": f"{type(module).__module__}.{type(module).__qualname__}",
               "sample_rate": int(module.sample_rate), "hop_ms": float(module.hop_ms),
               "config": getattr(module, "config", None),
               "extra": getattr(module, "fingerprint_extra", None)}
+    window = declared_window(module)
+    if window is not None:  # how a long clip is cut changes what it embeds to; no key where none is declared
+        config["window"] = [window.seconds, window.overlap]
     digest.update(json.dumps(config, sort_keys=True, default=str).encode())
     for key, tensor in sorted(module.state_dict().items()):
         tensor = tensor.detach().cpu().contiguous()

@@ -38,6 +38,8 @@ GROUPS = {
     "mlp": (("logmel",), ("scenes", "pitch"), {"protocol": "mlp", "options": {"hidden": 64}, "train_fraction": 0.5}),
 }
 VOLATILE = ("timing", "env", "date")
+#: group -> upstream fields a deliberate change has altered since the records were written
+CHANGED = {"weighted": ("fingerprint",)}  # random-transformer's declared window (max_seconds) joined its fingerprint
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +99,9 @@ def rerun_and_compare(group: str, mini: Path, tmp_path: Path) -> None:
     after = {p.relative_to(out): p for p in out.rglob("*.json")}
     assert sorted(after) == sorted(before)
     for rel, path in before.items():
-        close(json.loads(after[rel].read_text()), before_fields(path), str(rel))
+        expected = before_fields(path)
+        expected["upstream"] = {k: v for k, v in expected["upstream"].items() if k not in CHANGED.get(group, ())}
+        close(json.loads(after[rel].read_text()), expected, str(rel))
 
 
 @pytest.mark.parametrize("group", ["knn", "mlp"])

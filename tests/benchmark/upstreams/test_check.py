@@ -64,3 +64,16 @@ def test_values_beyond_float16_are_said_to_be_cached_as_float32():
     assert loud.ok and loud.detail.startswith("max |value| 1e+06: beyond float16's 65504, so the cache stores float32")
     (quiet,) = [c for c in check_upstream(load_upstream("logmel")) if c.name == "float16 range"]
     assert quiet.ok and quiet.detail.endswith("cached as float16")
+
+
+def test_the_declared_window_is_part_of_the_fingerprint():
+    """Two windows cut a long clip differently, so they embed it differently."""
+    from benchmark.upstream import fingerprint
+    a, b, plain = load_upstream("random-transformer"), load_upstream("random-transformer"), load_upstream("logmel")
+    assert fingerprint(a) == fingerprint(b)
+    before = fingerprint(plain)
+    b.max_seconds = 20.0
+    assert fingerprint(a) != fingerprint(b)
+    b.max_seconds, b.window_overlap_seconds = a.max_seconds, 1.0
+    assert fingerprint(a) != fingerprint(b)  # the overlap too
+    assert fingerprint(load_upstream("logmel")) == before  # no window declared: the fingerprint is as before
