@@ -95,6 +95,15 @@ def test_peak_tensor_bytes_sees_live_outputs():
     assert y.shape == (1, 1000, 256)
 
 
+def test_peak_tensor_bytes_counts_no_view_of_a_tensor_made_before():
+    weight = torch.zeros(2000, 2000)  # 16 MB made outside the block
+    with torch.no_grad(), PeakTensorBytes() as watch:
+        view = weight.t()[:10]  # views of it: no new memory
+        weight.add_(1.0)  # in place: none either
+        small = view * 2  # 10 x 2000 floats: 80 kB
+    assert 10 * 2000 * 4 <= watch.peak < 2 * 10 * 2000 * 4 and small.shape == (10, 2000)
+
+
 def test_cost_report_reuses_its_measurements(tmp_path, capsys):
     code, _, err = run_cli(capsys, "analyse", "cost", "-m", "logmel", "-m", "random-cnn", "-l", "0.5", "-l", "1",
                            "--repeats", "1", "--device", "cpu", "--out", str(tmp_path))
