@@ -53,7 +53,8 @@ perf: setup
 reports: setup
 	$(VENV)/bin/earbench data build mini --size small
 	$(PY) scripts/reports.py calibration --results leaderboard/results --size small
-	$(PY) scripts/reports.py pretraining --results leaderboard/results
+	$(PY) scripts/reports.py pretraining --results docs/reports/records/before-fixes
+	$(PY) scripts/reports.py evidence --results leaderboard/results
 	$(PY) -m leaderboard.committed
 
 clean:

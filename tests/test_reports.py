@@ -20,12 +20,20 @@ def body(text: str) -> list[str]:
 
 def test_committed_pretraining_reports_are_up_to_date(tmp_path, monkeypatch):
     monkeypatch.setattr(reports, "REPORTS", tmp_path)
-    written = reports.pretraining(ROOT / "leaderboard" / "results")
+    written = reports.pretraining(reports.BEFORE_FIXES)
     assert [p.name for p in written] == ["pretraining-asr.md", "ssm-vs-attention.md"]
     for path in written:
         committed = ROOT / "docs" / "reports" / path.name
         assert body(path.read_text()) == body(committed.read_text()), \
             f"{committed.relative_to(ROOT)} is out of date: run `make reports`"
+
+
+def test_committed_evidence_report_is_up_to_date(tmp_path, monkeypatch):
+    monkeypatch.setattr(reports, "REPORTS", tmp_path)
+    path = reports.evidence(ROOT / "leaderboard" / "results")
+    committed = ROOT / "docs" / "reports" / path.name
+    assert body(path.read_text()) == body(committed.read_text()), \
+        f"{committed.relative_to(ROOT)} is out of date: run `make reports`"
 
 
 def test_half_width_and_verdicts():
