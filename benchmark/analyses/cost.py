@@ -25,7 +25,7 @@ import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
-from benchmark.analyses.memory import PeakTensorBytes
+from benchmark.features.peak_memory import PeakTensorBytes
 from benchmark.analyses.report import Analysis, Point, curves, markdown, write_report
 from benchmark.errors import EarbenchError
 from benchmark.features.windows import Windowing

@@ -4,7 +4,9 @@ The only place an encoder forward happens for frozen protocols; everything downs
 reads the memory-mapped cache. What bounds memory: batches hold at most `batch_seconds` of
 padded audio (a longer clip is a batch of its own), and for an upstream that declares
 `max_seconds` no forward sees a longer item: longer clips are encoded in windows, at most
-`batch_seconds` of them per forward, and stitched back (`windows.py`).
+`batch_seconds` of them per forward, and stitched back (`windows.py`). Where one forward
+would hold more than half a minute of one item, its memory is estimated first and the
+batches held to the budget (`memory_budget.py`).
 """
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ import torch
 from benchmark.features.audio import bucket_batches, duration_s, iterate_batches
 from benchmark.features.cache import EmbeddingCache, Embeddings, cache_key
 from benchmark.features.digest import content_digest
+from benchmark.features.memory_budget import (ESTIMATE_ABOVE_S, budget_bytes, fit_batches, measure,
+                                              windows_per_forward)
 from benchmark.features.windows import Windowing, encode_windows
 from benchmark.errors import EarbenchError, UpstreamError
 from benchmark.progress import progress_bar
@@ -111,9 +115,10 @@ def encode_batch(upstream: torch.nn.Module, audio: torch.Tensor, lengths: torch.
 
 def embed_batch(upstream: torch.nn.Module, audio: torch.Tensor, lengths: torch.Tensor, pooling: str, name: str,
                 paths: Sequence[str], windowing: Windowing | None, batch_seconds: float,
-                stats: ExtractStats) -> list[np.ndarray]:
+                stats: ExtractStats, max_windows: int | None = None) -> list[np.ndarray]:
     """Each item's pooled embedding (or frames): items longer than the upstream's window are
-    encoded in windows, the others in one forward."""
+    encoded in windows (at most `max_windows` a forward, where memory says so), the others in
+    one forward."""
     long = [r for r, n in enumerate(lengths.tolist()) if windowing is not None and n > windowing.length]
     if windowing is None or not long:
         out = encode_batch(upstream, audio, lengths, name, paths)
@@ -134,7 +139,7 @@ def embed_batch(upstream: torch.nn.Module, audio: torch.Tensor, lengths: torch.T
         return out
 
     waves = [audio[r, : int(lengths[r])] for r in long]
-    per_forward = windowing.per_forward(batch_seconds, int(upstream.sample_rate))
+    per_forward = min(windowing.per_forward(batch_seconds, int(upstream.sample_rate)), max_windows or 2 ** 31)
     for r, item in zip(long, encode_windows(waves, windowing, pooling, per_forward, encode,
                                             [where_in(name, [paths[r]]) for r in long])):
         items[r] = item
@@ -189,11 +194,13 @@ def _extract_missing(upstream: torch.nn.Module, paths: Sequence[str], key: str, 
     batches = [[todo[j] for j in batch] for batch in bucket_batches(durations, batch_seconds)]
     stats.cached = False
     windowing = Windowing.of(upstream)
+    batches, max_windows = held_to_memory(upstream, batches, dict(zip(todo, durations)), windowing, name, paths,
+                                          meta)
     with progress_bar(f"embed {task}/{split} ({name})", total=len(paths), enabled=progress,
                       completed=len(done)) as advance:
         for indices, audio, lengths in iterate_batches(paths, int(upstream.sample_rate), batches, workers):
             items = embed_batch(upstream, audio, lengths, pooling, name, [paths[i] for i in indices], windowing,
-                                batch_seconds, stats)
+                                batch_seconds, stats, max_windows)
             for i, item in zip(indices, items):
                 if not np.isfinite(item).all():
                     raise UpstreamError(f"upstream {name!r} returned NaN or infinite values for {paths[i]}")
@@ -203,3 +210,25 @@ def _extract_missing(upstream: torch.nn.Module, paths: Sequence[str], key: str, 
     elapsed = time.perf_counter() - start
     meta.update(embed_s=round(elapsed, 3), resumed_items=len(done), device=str(device_of(upstream)))
     writer.finish()
+
+
+def held_to_memory(upstream: torch.nn.Module, batches: list[list[int]], durations: dict[int, float],
+                   windowing: Windowing | None, name: str, paths: Sequence[str],
+                   meta: dict) -> tuple[list[list[int]], int | None]:
+    """The batches split to the memory budget, and the most windows one forward may take; as
+    given (and no limit) when no forward holds more than ESTIMATE_ABOVE_S of one item."""
+    rate = int(upstream.sample_rate)
+    window_s = windowing.length / rate if windowing is not None else None
+    seconds = {i: min(d, window_s) if window_s else d for i, d in durations.items()}
+    if max(seconds.values(), default=0.0) <= ESTIMATE_ABOVE_S:
+        return batches, None
+    device = device_of(upstream)
+    budget = budget_bytes(device)
+    if budget is None:
+        return batches, None
+    model = measure(lambda audio, lengths: encode_batch(upstream, audio, lengths, name, ["(memory probe: silence)"]),
+                    rate, device)
+    meta["memory"] = {"budget_bytes": int(budget), "fixed": model.fixed, "per_second": model.linear,
+                      "per_second_squared": model.quadratic}
+    fitted = fit_batches(batches, seconds, model, budget, name, paths)
+    return fitted, windows_per_forward(model, budget, window_s) if window_s else None

@@ -7,7 +7,7 @@ import json
 import torch
 
 from benchmark.analyses.cost import measure
-from benchmark.analyses.memory import PeakTensorBytes
+from benchmark.features.peak_memory import PeakTensorBytes
 from benchmark.upstream import Encoded
 from models.baselines import RandomCNN
 from tests.support.helpers import run_cli
