@@ -15,8 +15,18 @@ import typer
 INIT = "init"  # the run's random-initialisation folder (the trainer writes it before step 1)
 
 
-def run_checkpoints(run: str | Path) -> tuple[str, list]:
-    """The run's recipe name and its checkpoints (step, `ckpt:` spec, display name), init first."""
+def evenly(items: list, points: int | None) -> list:
+    """At most `points` of `items`, evenly spaced, the first and the last always kept."""
+    if points is None or len(items) <= points:
+        return items
+    if points < 2:
+        raise ValueError("a learning curve needs at least 2 points (the init and the newest checkpoint)")
+    return [items[round(k * (len(items) - 1) / (points - 1))] for k in range(points)]
+
+
+def run_checkpoints(run: str | Path, points: int | None = None) -> tuple[str, list]:
+    """The run's recipe name and its checkpoints (step, `ckpt:` spec, display name), init first;
+    at most `points` of them, evenly spaced, the init and the newest always among them."""
     from benchmark.analyses.checkpoints import Checkpoint
     from models.checkpoint import CONFIG, CheckpointError, checkpoint_name, list_checkpoints, read_json
     run = Path(run)
@@ -30,7 +40,7 @@ def run_checkpoints(run: str | Path) -> tuple[str, list]:
         found.append(Checkpoint(step, f"ckpt:{folder}", recipe if folder == steps[-1] else f"{recipe}@{step}"))
     if (run / INIT / CONFIG).is_file():
         found.insert(0, Checkpoint(0, f"ckpt:{run / INIT}", f"{recipe}@init"))
-    return recipe, found
+    return recipe, evenly(found, points)
 
 
 def analyse_checkpoints(
@@ -43,6 +53,8 @@ def analyse_checkpoints(
     layer: str = typer.Option("weighted", help="'last', a hidden-state index or 'weighted' (default: SUPERB's "
                                                "weighted sum, since the best layer moves during training)."),
     pooling: Optional[str] = typer.Option(None, help="Clip pooling (default: each pairing's, as `earbench run`)."),
+    points: Optional[int] = typer.Option(None, min=2, help="At most N checkpoints per run, evenly spaced (the "
+                                                           "init and the newest always among them; default all)."),
     seeds: int = typer.Option(1, min=1, help="Seeds 0..N-1 per checkpoint (combined in its interval)."),
     results: Path = typer.Option(Path("results"), help="Where the runs' result records are written (and reused)."),
     out: Path = typer.Option(Path("analyses"), help="Where checkpoints.md and checkpoints.svg go."),
@@ -59,7 +71,7 @@ def analyse_checkpoints(
     from benchmark.settings import RunSettings
     if not task and not suite:
         raise EarbenchError("give --task or --suite (see `earbench list tasks`, `earbench list suites`)")
-    runs = dict(run_checkpoints(r) for r in run)
+    runs = dict(run_checkpoints(r, points) for r in run)
     settings = RunSettings(protocol=protocol, layer=layer, pooling=pooling, results=results, rerun=rerun,
                            command=shlex.join(["earbench", *sys.argv[1:]]))
     analysis = checkpoints(runs, task_list(task, suite), settings, references=reference, seeds=seeds, out=out)

@@ -31,6 +31,13 @@ def test_a_runs_checkpoints_are_its_init_and_every_step_named_as_ckpt_names_them
     assert found[0].spec == f"ckpt:{run / 'init'}" and found[-1].spec == f"ckpt:{run / 'step-00000006'}"
 
 
+def test_points_keep_the_init_and_the_newest_evenly_spaced(run):
+    from models.learning_curve import evenly
+    assert evenly(list(range(11)), 4) == [0, 3, 7, 10] and evenly([0, 1], 5) == [0, 1]
+    _, two = run_checkpoints(run, points=2)
+    assert [c.name for c in two] == ["byola-tiny@init", "byola-tiny"]
+
+
 def test_the_curve_has_a_point_per_checkpoint_and_its_ends_are_the_ordinary_runs(run, tmp_path, capsys):
     tones = write_tone_task(tmp_path / "tones", per_class=6)
     results, out = tmp_path / "results", tmp_path / "analyses"
