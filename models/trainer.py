@@ -18,9 +18,9 @@ budget (`max_minutes`) sizes the schedule of a new run: a short timing probe (a 
 a copy of the objective) gives the seconds per step, and the run's length, with its warm-up,
 cosine decay and EMA / temperature schedules, is set to what fits the budget (at most
 `max_steps` or the recipe's), so every schedule completes. The probe sees no data loading
-and a quiet machine, so after `REFIT_STEPS` real steps the schedule is fitted once more to
-their measured pace (it may only shrink: the data are planned for the first length); the
-budget is still enforced.
+and a quiet machine, so after `REFIT_STEPS` real steps (at most half the first length) the
+schedule is fitted once more to their measured pace, shorter or longer (up to the cap, which
+the data are planned to); the budget is still enforced.
 """
 from __future__ import annotations
 
@@ -270,8 +270,8 @@ def _pretrain(settings: TrainSettings, requested: Recipe, device: torch.device,
         return time.perf_counter() - started
 
     diagnose_s = measure(start) if resume_from is None else 0.0
+    cap = total  # --max-steps or the recipe's: no budgeted schedule is longer
     if settings.max_minutes is not None and resume_from is None:
-        cap = total
         step_s = time_steps(objective, recipe.optim, [data[i] for i in range((PROBE_STEPS + 1) * settings.accum)],
                             settings.accum, device, info)
         budget = settings.max_minutes * 60 - (time.perf_counter() - session_start)
@@ -305,8 +305,12 @@ def _pretrain(settings: TrainSettings, requested: Recipe, device: torch.device,
              f"{total} steps x {batch} clips ({info.world} process(es) x {settings.accum} accumulation x {micro}); "
              f"device {device}")
 
+    refit_at = (start + min(REFIT_STEPS, max(1, total // 2))
+                if settings.max_minutes is not None and resume_from is None and REFIT_STEPS else None)
+    # a budgeted run may be re-fitted longer, up to the cap: its data are planned that far (lazily)
+    planned = cap if refit_at is not None else total
     loader = torch.utils.data.DataLoader(
-        data, batch_size=None, sampler=range(start * settings.accum, total * settings.accum),
+        data, batch_size=None, sampler=range(start * settings.accum, planned * settings.accum),
         num_workers=settings.workers, pin_memory=device.type == "cuda",
         prefetch_factor=4 if settings.workers else None, persistent_workers=False)
     batches = iter(loader)
@@ -319,7 +323,6 @@ def _pretrain(settings: TrainSettings, requested: Recipe, device: torch.device,
     began = window_start = time.perf_counter()
     window_steps, sums, names = 0, None, None
     diagnosed_s = 0.0  # diagnostics time inside the loop, left out of the measured pace
-    refit_at = start + REFIT_STEPS if settings.max_minutes is not None and resume_from is None else None
     fields: dict[str, str] = {}
     objective.train()
     with progress_bar(f"pretrain {recipe.name}", total, enabled=settings.progress and info.main,
@@ -374,9 +377,10 @@ def _pretrain(settings: TrainSettings, requested: Recipe, device: torch.device,
                 step_s = float(distributed.mean_across(torch.tensor([step_s], device=device), info).item())
                 left = settings.max_minutes * 60 - (time.perf_counter() - session_start)
                 refit = step + fit_schedule(left, step_s, diagnose_s, diagnose_every, 3 * save_s, save_every,
-                                            total - step)
-                refit = int(distributed.mean_across(torch.tensor([float(refit)], device=device), info).item())
-                if refit < total:
+                                            cap - step)
+                refit = max(step + 1, int(distributed.mean_across(torch.tensor([float(refit)], device=device),
+                                                                  info).item()))
+                if refit != total:
                     log.line(f"schedule re-fitted to the measured pace: {refit} steps, not {total} "
                              f"(a step takes {step_s:.3f} s over the first {step - start}, data loading included)")
                     total = refit
@@ -406,7 +410,7 @@ def _pretrain(settings: TrainSettings, requested: Recipe, device: torch.device,
 
 PROBE_CLIPS = 32  # crops the collapse diagnostics are measured on
 PROBE_STEPS = 3  # timed steps (after one warm-up step) that size a schedule to --max-minutes
-REFIT_STEPS = 40  # real steps after which a budgeted schedule is fitted again to their measured pace
+REFIT_STEPS = 40  # real steps (at most half the first length) after which a budgeted schedule is re-fitted (0: never)
 
 
 def first_diagnostics(out: Path) -> dict | None:

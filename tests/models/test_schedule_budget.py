@@ -38,6 +38,7 @@ def test_the_timing_probe_leaves_the_objective_untouched(tmp_path):
 @pytest.mark.parametrize("name", ["eat-tiny", "matpac-tiny"])
 def test_a_budget_sizes_the_schedule_and_every_schedule_completes(name, tmp_path, monkeypatch):
     monkeypatch.setattr(trainer, "time_steps", lambda *args: 6.0)  # a step "takes" 6 s: ~8 fit in one minute
+    monkeypatch.setattr(trainer, "REFIT_STEPS", 0)  # and the real pace is not measured (it is much faster)
     recipe = micro_recipe(name, steps=1000)
     result = pretrain(TrainSettings(recipe=recipe, data=str(write_audio_folder(tmp_path / "audio")),
                                     out=tmp_path / "run", max_minutes=1.0, workers=0, progress=False))
@@ -79,3 +80,19 @@ def test_a_schedule_the_probe_overestimated_is_refitted_to_the_real_pace_and_com
     assert last["step"] == total and last["lr"] < 0.05 * recipe.optim.lr + recipe.optim.final_lr  # cosine done
     assert result.objective.total_steps == total and result.objective.teacher.decay(total) == \
         result.objective.teacher.schedule.end
+
+
+def test_a_schedule_the_probe_underestimated_is_refitted_longer(tmp_path, monkeypatch):
+    """A probe timed while the machine was busy sizes a short run; the real pace lengthens it."""
+    monkeypatch.setattr(trainer, "time_steps", lambda *args: 0.5)  # the probe: a step "takes" 0.5 s
+    recipe = micro_recipe("eat-tiny", steps=1000)
+    result = pretrain(TrainSettings(recipe=recipe, data=str(write_audio_folder(tmp_path / "audio")),
+                                    out=tmp_path / "run", max_minutes=0.2, workers=0, progress=False,
+                                    save_every=10_000, diagnose_every=10_000))
+    log = (tmp_path / "run" / "train.log").read_text()
+    first = int(log.split("schedule sized to the time budget: ")[1].split()[0])
+    total = json.loads((tmp_path / "run" / "run.json").read_text())["total_steps"]
+    assert f"schedule re-fitted to the measured pace: {total} steps, not {first}" in log and "stopped" not in log
+    assert first < total <= 1000 and result.step == total
+    last = result.history[-1]
+    assert last["lr"] < 0.05 * recipe.optim.lr + recipe.optim.final_lr  # the longer cosine completed too
