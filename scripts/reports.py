@@ -266,8 +266,10 @@ def evidence(results: Path, layer: str = "weighted", reference: str = "logmel") 
         vs_ref = {c.task: c for c in compare(frame, recipe, reference, tasks, by_model=True)}
         for task in tasks:
             a, b = vs_init[task], vs_ref[task]
-            rows.append([recipe, f"{task} ({a.metric})", f"{a.mean_a:.3f}", f"{a.mean_b:.3f}",
-                         "—" if b.mean_b is None else f"{b.mean_b:.3f}", evidence_verdict(a), evidence_verdict(b)])
+            score = lambda x: "—" if x is None else f"{x:.3f}"  # noqa: E731 - a side without records
+            mine = frame[(frame["model"] == recipe) & (frame["task"] == task)]
+            rows.append([recipe, f"{task} ({mine['metric'].iloc[0]})", score(mine["score"].mean()), score(a.mean_b),
+                         score(b.mean_b), evidence_verdict(a), evidence_verdict(b)])
         won = lambda cs, w: sum(c.winner == w for c in cs.values())  # noqa: E731
         tally.append([recipe, *map(str, (len(tasks), won(vs_init, "A"), won(vs_init, "B"), won(vs_ref, "A"),
                                          won(vs_ref, "B")))])
