@@ -34,6 +34,7 @@ from models.config import from_dict
 
 FORMAT = "earbench-encoder"
 FORMAT_VERSION = 1
+INIT = "init"  # a run's random-initialisation folder, written before step 1 (`ckpt:RUN/init`)
 WEIGHTS, CONFIG = "model.safetensors", "config.json"
 TRAIN_WEIGHTS, TRAIN_CONFIG = "train_state.safetensors", "train_state.json"
 STEP_DIR = re.compile(r"^step-(\d+)$")

@@ -12,8 +12,7 @@ from typing import List, Optional
 
 import typer
 
-INIT = "init"  # the run's random-initialisation folder (the trainer writes it before step 1)
-
+from benchmark.analyses.cli import OUT, POOLING, PROTOCOL, RERUN, RESULTS, SUITE, TASKS
 
 def evenly(items: list, points: int | None) -> list:
     """At most `points` of `items`, evenly spaced, the first and the last always kept."""
@@ -28,16 +27,16 @@ def run_checkpoints(run: str | Path, points: int | None = None) -> tuple[str, li
     """The run's recipe name and its checkpoints (step, `ckpt:` spec, display name), init first;
     at most `points` of them, evenly spaced, the init and the newest always among them."""
     from benchmark.analyses.checkpoints import Checkpoint
-    from models.checkpoint import CONFIG, CheckpointError, checkpoint_name, list_checkpoints, read_json
+    from models.checkpoint import CONFIG, INIT, CheckpointError, checkpoint_name, list_checkpoints, read_json
     run = Path(run)
     steps = list_checkpoints(run)
     if not steps:
         raise CheckpointError(f"{run}: no checkpoints; give a run folder of `earbench pretrain` (step-* folders)")
-    recipe = checkpoint_name(read_json(steps[-1] / CONFIG)) or run.name
-    found = []
-    for folder in steps:
-        step = int(read_json(folder / CONFIG).get("step", 0))
-        found.append(Checkpoint(step, f"ckpt:{folder}", recipe if folder == steps[-1] else f"{recipe}@{step}"))
+    configs = [read_json(folder / CONFIG) for folder in steps]
+    recipe = checkpoint_name(configs[-1]) or run.name
+    found = [Checkpoint(int(config.get("step", 0)), f"ckpt:{folder}",
+                        recipe if folder == steps[-1] else f"{recipe}@{int(config.get('step', 0))}")
+             for folder, config in zip(steps, configs)]
     if (run / INIT / CONFIG).is_file():
         found.insert(0, Checkpoint(0, f"ckpt:{run / INIT}", f"{recipe}@init"))
     return recipe, evenly(found, points)
@@ -45,34 +44,30 @@ def run_checkpoints(run: str | Path, points: int | None = None) -> tuple[str, li
 
 def analyse_checkpoints(
     run: List[Path] = typer.Argument(..., help="Run folder(s) of `earbench pretrain`."),
-    task: List[str] = typer.Option([], "--task", "-t", help="Task name or folder task path; repeatable."),
-    suite: Optional[str] = typer.Option(None, "--suite", "-s", help="A named suite of tasks."),
+    task: List[str] = TASKS,
+    suite: Optional[str] = SUITE,
     reference: List[str] = typer.Option([], "--reference", help="An upstream without pre-training drawn flat "
                                                                 "across the steps (e.g. logmel); repeatable."),
-    protocol: str = typer.Option("linear", help="How to score (see `earbench list protocols`)."),
+    protocol: str = PROTOCOL,
     layer: str = typer.Option("weighted", help="'last', a hidden-state index or 'weighted' (default: SUPERB's "
                                                "weighted sum, since the best layer moves during training)."),
-    pooling: Optional[str] = typer.Option(None, help="Clip pooling (default: each pairing's, as `earbench run`)."),
+    pooling: Optional[str] = POOLING,
     points: Optional[int] = typer.Option(None, min=2, help="At most N checkpoints per run, evenly spaced (the "
                                                            "init and the newest always among them; default all)."),
     seeds: int = typer.Option(1, min=1, help="Seeds 0..N-1 per checkpoint (combined in its interval)."),
-    results: Path = typer.Option(Path("results"), help="Where the runs' result records are written (and reused)."),
-    out: Path = typer.Option(Path("analyses"), help="Where checkpoints.md and checkpoints.svg go."),
-    rerun: bool = typer.Option(False, help="Recompute runs whose record already exists."),
+    results: Path = RESULTS,
+    out: Path = OUT,
+    rerun: bool = RERUN,
 ) -> None:
     """The learning curve of a representation: the probe on a run's init and on each saved
     checkpoint, score vs pre-training step with item-level 95% intervals."""
-    import shlex
-    import sys
-
     from benchmark.analyses.checkpoints import checkpoints
-    from benchmark.errors import EarbenchError
-    from benchmark.run.plan import task_list
+    from benchmark.analyses.cli import tasks_of
+    from benchmark.cli import command_line
     from benchmark.settings import RunSettings
-    if not task and not suite:
-        raise EarbenchError("give --task or --suite (see `earbench list tasks`, `earbench list suites`)")
+    tasks = tasks_of(task, suite)
     runs = dict(run_checkpoints(r, points) for r in run)
     settings = RunSettings(protocol=protocol, layer=layer, pooling=pooling, results=results, rerun=rerun,
-                           command=shlex.join(["earbench", *sys.argv[1:]]))
-    analysis = checkpoints(runs, task_list(task, suite), settings, references=reference, seeds=seeds, out=out)
+                           command=command_line())
+    analysis = checkpoints(runs, tasks, settings, references=reference, seeds=seeds, out=out)
     typer.echo(f"wrote {analysis.report} and {analysis.report.with_suffix('.svg')}")

@@ -44,7 +44,7 @@ from benchmark.errors import EarbenchError
 from benchmark.progress import progress_bar
 from benchmark.storage import write_json
 from models import distributed
-from models.checkpoint import (CheckpointError, TRAIN_CONFIG, list_checkpoints, load_train_state, pretraining_facts,
+from models.checkpoint import (INIT, CheckpointError, TRAIN_CONFIG, list_checkpoints, load_train_state, pretraining_facts,
                                prune_checkpoints, read_json, save_checkpoint, save_encoder)
 from models.data import CropBatches, resolve_data, sample_clips, scan
 from models.diagnostics import CollapseMonitor
@@ -235,7 +235,7 @@ def _pretrain(settings: TrainSettings, requested: Recipe, device: torch.device,
                  f"mean {float(torch.as_tensor(mean).mean()):.4f}, std {float(torch.as_tensor(std).mean()):.4f}")
         if info.main:  # the random-init baseline: same architecture and normalisation, no training
             saving = time.perf_counter()
-            save_encoder(out / "init", objective.encoder, {
+            save_encoder(out / INIT, objective.encoder, {
                 "step": 0, "recipe": recipe.name, "init": True, "name": f"{recipe.name}@init",
                 "pretraining": pretraining_facts(recipe.name, 0, batch, 0.0, str(device), where, info.world, init=True)})
             save_s = time.perf_counter() - saving

@@ -25,6 +25,15 @@ OUT = typer.Option(Path("analyses"), help="Where the analysis' Markdown table (K
 RERUN = typer.Option(False, help="Recompute runs whose record already exists.")
 
 
+def tasks_of(task: List[str], suite: Optional[str]) -> list:
+    """The tasks of --task / --suite (at least one of them given)."""
+    from benchmark.errors import EarbenchError
+    from benchmark.run.plan import task_list
+    if not task and not suite:
+        raise EarbenchError("give --task or --suite (see `earbench list tasks`, `earbench list suites`)")
+    return task_list(task, suite)
+
+
 def commands(guard: Callable, parse_options: Callable[[List[str]], dict], command_line: Callable[[], str]
              ) -> typer.Typer:
     """The `analyse` command group; `guard` turns harness errors into one line, `parse_options`
@@ -37,13 +46,6 @@ def commands(guard: Callable, parse_options: Callable[[List[str]], dict], comman
         from benchmark.settings import RunSettings
         return RunSettings(protocol=protocol, layer=layer, pooling=pooling, options=parse_options(option),
                            results=results, rerun=rerun, command=command_line())
-
-    def tasks_of(task: List[str], suite: Optional[str]) -> list:
-        from benchmark.errors import EarbenchError
-        from benchmark.run.plan import task_list
-        if not task and not suite:
-            raise EarbenchError("give --task or --suite (see `earbench list tasks`, `earbench list suites`)")
-        return task_list(task, suite)
 
     def done(report: Path) -> None:
         typer.echo(f"wrote {report} and {report.with_suffix('.svg')}")
