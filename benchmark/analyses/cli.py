@@ -97,9 +97,9 @@ def commands(guard: Callable, parse_options: Callable[[List[str]], dict], comman
     @guard
     def robustness(model: List[str] = MODELS, task: List[str] = TASKS, suite: Optional[str] = SUITE,
                    corruption: List[str] = typer.Option([], "--corruption", "-c", help=(
-                       "noise | reverb | lowpass | clipping, repeatable (default: all).")),
+                       "noise | reverb | lowpass | clipping | mp3 | opus, repeatable (default: all; the codecs need ffmpeg).")),
                    severity: List[float] = typer.Option([], "--severity", help=(
-                       "A severity of the one --corruption given (SNR dB, RT60 s, cutoff Hz, gain dB), repeatable "
+                       "A severity of the one --corruption given (SNR dB, RT60 s, cutoff Hz, gain dB, bitrate kbps), repeatable "
                        "(default: its graded defaults).")),
                    corruption_seed: int = typer.Option(0, help="The seed the corruptions are drawn from."),
                    protocol: str = PROTOCOL, layer: str = LAYER, pooling: Optional[str] = POOLING,

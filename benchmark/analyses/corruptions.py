@@ -7,11 +7,13 @@ data a task could contain: the noise and the room responses are synthesised.
   decaying 60 dB in RT60, the result scaled back to the clip's RMS;
 - `lowpass` (cutoff in Hz): an 8th-order Butterworth low-pass, forward and back (zero phase);
   3400 Hz is the telephone band's top;
-- `clipping` (gain in dB): amplification by that gain, then clipping to [-1, 1].
+- `clipping` (gain in dB): amplification by that gain, then clipping to [-1, 1];
+- `mp3`, `opus` (bitrate in kbps): encoded and decoded back by ffmpeg's LAME and libopus
+  encoders (`benchmark.analyses.codecs`), at the same length and without a time shift.
 
 A severity equal to `Corruption.clean` (SNR inf, RT60 0, cutoff at or above Nyquist, gain 0
-on audio within [-1, 1]) returns the wave unchanged. Codecs are not among them: they need an
-encoder (ffmpeg, lame) that earbench does not require.
+on audio within [-1, 1], bitrate inf) returns the wave unchanged. The codecs need ffmpeg
+(`make setup` installs it); a sweep that asks for them without it stops before any work.
 """
 from __future__ import annotations
 
@@ -21,6 +23,8 @@ from typing import Callable
 
 import numpy as np
 from scipy import signal
+
+from benchmark.analyses.codecs import MP3, OPUS, Codec, identity, round_trip
 
 
 def pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -71,16 +75,24 @@ def clip(wave: np.ndarray, rate: int, gain_db: float, rng: np.random.Generator) 
     return np.clip(wave.astype(np.float64) * 10 ** (gain_db / 20), -1.0, 1.0).astype(np.float32)
 
 
+def codec(format: Codec) -> Callable[[np.ndarray, int, float, np.random.Generator], np.ndarray]:
+    def encode(wave: np.ndarray, rate: int, kbps: float, rng: np.random.Generator) -> np.ndarray:
+        return wave if math.isinf(kbps) else round_trip(wave, rate, format, kbps)
+    return encode
+
+
 @dataclass(frozen=True)
 class Corruption:
     """A corruption and its default severities, mildest first; `clean` is the severity that
-    changes nothing (the curve's first point is the clean run)."""
+    changes nothing (the curve's first point is the clean run). `tool`, where it needs an
+    external program, names it ('ffmpeg 5.1 libopus') or raises a one-line error if it is missing."""
 
     name: str
     unit: str
     severities: tuple[float, ...]
     clean: float
     apply: Callable[[np.ndarray, int, float, np.random.Generator], np.ndarray]
+    tool: Callable[[], str] | None = None
 
     def label(self, severity: float) -> str:
         return f"{self.name} {severity:g} {self.unit}"
@@ -91,4 +103,6 @@ CORRUPTIONS = {c.name: c for c in (
     Corruption("reverb", "s RT60", (0.2, 0.5, 1.0, 2.0), 0.0, reverberate),
     Corruption("lowpass", "Hz", (4000.0, 3400.0, 2000.0, 1000.0, 500.0), math.inf, lowpass),
     Corruption("clipping", "dB gain", (6.0, 12.0, 20.0, 30.0), 0.0, clip),
+    Corruption("mp3", "kbps", (128.0, 64.0, 32.0, 16.0, 8.0), math.inf, codec(MP3), lambda: identity(MP3)),
+    Corruption("opus", "kbps", (64.0, 32.0, 16.0, 8.0, 6.0), math.inf, codec(OPUS), lambda: identity(OPUS)),
 )}

@@ -75,7 +75,8 @@ def corrupted_task(spec: TaskSpec, corruption: Corruption, severity: float, seed
         raise TaskError(f"task {spec.name!r}: robustness needs a fixed test split (train, valid, test); "
                         f"a k-fold task tests every fold")
     manifests = spec.load()
-    key = hashlib.sha256(f"{task_digest(manifests, spec.root)}|{corruption.name}|{severity!r}|{seed}".encode()
+    tool = corruption.tool() if corruption.tool else ""  # another encoder build, other copies
+    key = hashlib.sha256(f"{task_digest(manifests, spec.root)}|{corruption.name}|{severity!r}|{seed}|{tool}".encode()
                          ).hexdigest()[:24]
     copies = corrupted_copies(list(manifests["test"]["path"]), corruption, severity, seed, key)
     derived = dict(manifests)
@@ -86,7 +87,26 @@ def corrupted_task(spec: TaskSpec, corruption: Corruption, severity: float, seed
                 frame[column] = [copies.get(p, p) for p in frame[column]]
             derived[name] = frame
     return replace(spec, name=corrupted_name(spec.name, corruption.name, severity), load=lambda: derived, audio_at=None,
-                   description=f"{spec.description} (test audio: {corruption.label(severity)})".strip())
+                   description=f"{spec.description} (test audio: {corruption.label(severity)}"
+                               f"{', ' + tool if tool else ''})".strip())
+
+
+def check_corruptions(corruptions: Sequence[str], severities: Sequence[float] | None) -> dict[str, str]:
+    """{corruption: the external tool it uses}, after applying each requested severity to a
+    short noise burst: a missing encoder or a severity it cannot take stops the sweep before
+    any work, in one line."""
+    burst = np.random.default_rng(0).uniform(-0.1, 0.1, 1600).astype(np.float32)
+    tools = {}
+    for name in corruptions:
+        corruption = CORRUPTIONS[name]
+        if corruption.tool:
+            tools[name] = corruption.tool()
+        for severity in severities if severities is not None else corruption.severities:
+            try:
+                corruption.apply(burst, 16000, severity, np.random.default_rng(0))
+            except (ValueError, ZeroDivisionError) as error:
+                raise EarbenchError(f"robustness: {corruption.label(severity)} is not a valid severity: {error}") from None
+    return tools
 
 
 def robustness(models: Sequence[str | torch.nn.Module], tasks: Sequence[str | Path | TaskSpec],
@@ -103,6 +123,7 @@ def robustness(models: Sequence[str | torch.nn.Module], tasks: Sequence[str | Pa
         raise EarbenchError("robustness: severities apply to one corruption; give exactly one")
     if settings.results is None:
         raise EarbenchError("robustness: give a results folder (its records are the curve's points)")
+    tools = check_corruptions(corruptions, severities)
     specs = [load_task(t) for t in tasks]
     points, rows, summary, ticks = [], [], {}, {}
     for model in models:
@@ -130,8 +151,9 @@ def robustness(models: Sequence[str | torch.nn.Module], tasks: Sequence[str | Pa
                      rows)
     table += "\n" + markdown(("model", "task: corruption", "area under the curve", "95% interval"),
                              [(s, panel, a, interval_text(lo, hi)) for (s, panel), (a, lo, hi) in summary.items()])
+    encoders = "; ".join(f"{name}: {tool}" for name, tool in tools.items())
     notes = [f"The head is trained on the clean training split and tested on corrupted test audio (corruption seed "
-             f"{corruption_seed}; {seeds} seed(s) per point); intervals: 95% bootstrap over test items (and seeds), "
+             f"{corruption_seed}{'; ' + encoders if encoders else ''}; {seeds} seed(s) per point); intervals: 95% bootstrap over test items (and seeds), "
              f"the same items drawn at every severity. The area is under the metric vs severity level (clean, then "
              f"each severity mildest first), equally spaced on [0, 1]: the mean score over the sweep."]
     figure = curves(points, xlabel="severity", ylabel="test score (the task's main metric)")

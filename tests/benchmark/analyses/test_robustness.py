@@ -126,5 +126,9 @@ def test_command_and_unknown_corruption(tmp_path, capsys):
     code, _, err = run_cli(capsys, "analyse", "robustness", "-c", "clipping", "--severity", "20", *common)
     assert code == 0, err
     assert "| logmel | tones | clipping | 20 dB gain |" in (tmp_path / "o" / "robustness.md").read_text()
-    code, _, err = run_cli(capsys, "analyse", "robustness", "-c", "mp3", *common)
-    assert code == 2 and "unknown corruption(s) mp3" in err
+    code, _, err = run_cli(capsys, "analyse", "robustness", "-c", "opus", "--severity", "8", *common)
+    assert code == 0, err
+    report = (tmp_path / "o" / "robustness.md").read_text()
+    assert "| logmel | tones | opus | 8 kbps |" in report and "opus: ffmpeg " in report
+    code, _, err = run_cli(capsys, "analyse", "robustness", "-c", "flac", *common)
+    assert code == 2 and "unknown corruption(s) flac" in err
