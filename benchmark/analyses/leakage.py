@@ -3,7 +3,10 @@ identity; gender, age, accent, language where present) can be decoded from the
 representation, beside the task score: the privacy / utility trade-off per model.
 
 An attribute is a column of the task's manifests (a folder task's CSVs keep every column)
-other than what the task predicts. Its probe is an ordinary run of the same protocol on a
+other than what the task predicts, or of its folder's `speakers.csv` (one row per speaker: a
+`speaker` column, then the attributes), joined on the manifests' `speaker` column, or on the
+label of a task without one (speaker identification), as corpora ship speaker metadata
+(VoxCeleb's meta file, LibriSpeech's SPEAKERS.TXT). Clips without a value are left out. Its probe is an ordinary run of the same protocol on a
 derived classification task, `TASK~speaker`: the task's clips with that column as the label,
 re-split per value (each value's clips in a fixed shuffle: half train, a quarter valid, a
 quarter test; values with fewer than three clips left out), since a task's own splits may
@@ -33,10 +36,43 @@ ATTRIBUTES = ("speaker", "gender", "age", "accent", "language")
 SHARES = (0.5, 0.25)  # train, valid; the rest is test
 
 
-def attributes_of(spec: TaskSpec, wanted: Sequence[str] = ATTRIBUTES) -> list[str]:
-    """The `wanted` columns every manifest of `spec` has, other than what the task predicts."""
+SPEAKERS = "speakers.csv"
+
+
+def speaker_table(spec: TaskSpec) -> pd.DataFrame | None:
+    """The task folder's speakers.csv (strings; "" where a value is unknown), if it has one."""
+    path = Path(spec.root) / SPEAKERS if spec.root is not None else None
+    if path is None or not path.is_file():
+        return None
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise TaskError(f"{path}: not a readable CSV ({error})") from None
+    if "speaker" not in table.columns:
+        raise TaskError(f"{path}: needs a 'speaker' column (one row per speaker, then its attributes)")
+    if table["speaker"].duplicated().any():
+        raise TaskError(f"{path}: speaker {table['speaker'][table['speaker'].duplicated()].iloc[0]!r} has two rows")
+    return table
+
+
+def with_speakers(spec: TaskSpec) -> list[pd.DataFrame]:
+    """The manifests of `spec`'s splits (or folds), each with its speakers' attributes joined."""
     manifests = spec.load()
     frames = [manifests[s] for s in (spec.folds or SPLITS) if s in manifests]
+    table = speaker_table(spec)
+    if table is None or not frames:
+        return frames
+    key = "speaker" if all("speaker" in f.columns for f in frames) else family_of(spec.family).label_column
+    columns = [c for c in table.columns if c != "speaker" and all(c not in f.columns for f in frames)]
+    rows = table.set_index("speaker")[columns]
+    return [f.assign(**{c: f[key].astype(str).map(rows[c]).to_numpy() for c in columns}) if key in f.columns else f
+            for f in frames]
+
+
+def attributes_of(spec: TaskSpec, wanted: Sequence[str] = ATTRIBUTES) -> list[str]:
+    """The `wanted` columns every manifest of `spec` has (speakers.csv joined), other than what
+    the task predicts."""
+    frames = with_speakers(spec)
     label = family_of(spec.family).label_column
     return [a for a in wanted if a != label and frames and all(a in f.columns for f in frames)]
 
@@ -64,9 +100,9 @@ def resplit(clips: pd.DataFrame, attribute: str, key: str) -> dict[str, pd.DataF
 
 def attribute_task(spec: TaskSpec, attribute: str) -> TaskSpec:
     """The classification task of decoding `attribute` from `spec`'s clips (`TASK~ATTRIBUTE`)."""
-    manifests = spec.load()
-    clips = pd.concat([manifests[s][["path", attribute]] for s in (spec.folds or SPLITS)], ignore_index=True)
-    split = resplit(clips, attribute, f"{spec.name}|{attribute}")
+    every = pd.concat([f[["path", attribute]] for f in with_speakers(spec)], ignore_index=True)
+    known = every[every[attribute].notna() & (every[attribute].astype(str) != "")]
+    split = resplit(known, attribute, f"{spec.name}|{attribute}")
     if split["test"]["label"].nunique() < 2:
         raise TaskError(f"task {spec.name!r}: attribute {attribute!r} has fewer than two values with three clips "
                         f"or more; nothing to decode")

@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-from benchmark.storage import publish_dir, staging_dir
+from benchmark.storage import atomic_path, publish_dir, staging_dir
 
 from .audio import to_seconds, write_wav
-from .folder import read_provenance, write_folder
-from .generators import GENERATORS, MINI_CORPUS, MINI_TASKS
+from .folder import read_provenance, write_checksums, write_csv, write_folder
+from .generators import GENERATORS, METADATA_TABLES, MINI_CORPUS, MINI_TASKS
 from .blueprint import SIZES, Blueprint
 from .scene import Event, Scene, render_batch
 from .sources import locate
@@ -69,6 +69,8 @@ def build_mini(out: Path, size: str = "small", seed: int = 0, workers: int | Non
     if unknown:
         raise ValueError(f"unknown mini tasks {sorted(unknown)}; known: {list(GENERATORS)}")
     todo = [n for n in names if not _is_built(out / n, size, seed)]
+    for name in set(names) - set(todo):
+        _add_metadata(out / name, name, size, seed)
     if todo:
         plans = [plan_task(n, size, seed) for n in todo]
         for source in sorted({s for p in plans for s in p.sources}):
@@ -76,6 +78,19 @@ def build_mini(out: Path, size: str = "small", seed: int = 0, workers: int | Non
         out.mkdir(parents=True, exist_ok=True)
         _render(out, plans, size, seed, workers, progress)
     return [out / n for n in names]
+
+
+def _add_metadata(folder: Path, name: str, size: str, seed: int) -> None:
+    """Write the metadata tables a built folder lacks (METADATA_TABLES), then its checksums."""
+    missing = [t for t in METADATA_TABLES.get(name, ()) if not (folder / t).is_file()]
+    if not missing:
+        return
+    tables = plan_task(name, size, seed).tables
+    for table in missing:
+        with atomic_path(folder / table) as staged:
+            write_csv(staged, tables[table])
+    with atomic_path(folder / "checksums.sha256") as staged:
+        write_checksums(folder, staged)
 
 
 def _cores() -> int:

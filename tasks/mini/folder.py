@@ -98,10 +98,11 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def write_checksums(root: Path) -> None:
-    files = sorted(p for p in root.rglob("*") if p.is_file() and p.name != CHECKSUMS)
+def write_checksums(root: Path, to: Path | None = None) -> None:
+    """The checksums of every file under `root` but themselves, written to `to` (default: their place)."""
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.name != CHECKSUMS and not p.name.startswith("."))
     lines = [f"{_sha256(p)}  {p.relative_to(root).as_posix()}\n" for p in files]
-    (root / CHECKSUMS).write_text("".join(lines), encoding="utf-8")
+    (to or root / CHECKSUMS).write_text("".join(lines), encoding="utf-8")
 
 
 def verify_checksums(root: Path) -> list[str]:

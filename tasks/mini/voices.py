@@ -35,6 +35,18 @@ FLITE = {"awb": 110, "kal": 105, "kal16": 105, "rms": 110, "slt": 170}
 
 TIMBRES = tuple(("espeak-ng", v) for v in VARIANTS) + tuple(("flite", f) for f in FLITE)
 
+# The gender that espeak-ng 1.51's variant files declare (their `gender` line); the other 56
+# variants declare none, and their speakers have no gender rather than a guessed one.
+FEMALE = ("Alicia", "Andrea", "Annie", "anika", "anikaRobot", "aunty", "belinda", "f1", "f2", "f3", "f4",
+          "f5", "grandma", "linda", "steph", "steph2", "steph3", "whisperf")
+MALE = ("Andy", "AnxiousAndy", "Demonic", "Denis", "Diogo", "Henrique", "Hugo", "Lee", "Marco", "Storm",
+        "UniRobot", "antonio", "croak", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "michel", "miguel",
+        "sandro", "travis", "victor", "whisper")
+GENDER = {**dict.fromkeys(FEMALE, "female"), **dict.fromkeys(MALE, "male")}
+# flite's voices: the CMU speakers they were recorded from (gender, accent)
+FLITE_SPEAKERS = {"awb": ("male", "en-gb-scotland"), "kal": ("male", "en-us"), "kal16": ("male", "en-us"),
+                  "rms": ("male", "en-us"), "slt": ("female", "en-us")}
+
 
 
 def espeak(rng: np.random.Generator, language: str, variant: str) -> Voice:
@@ -68,3 +80,13 @@ def speaker(rng: np.random.Generator, timbre: tuple[str, str],
     if engine == "flite":
         return flite(rng, name)
     return espeak(rng, languages[int(rng.integers(len(languages)))], name)
+
+
+def attributes(voice: Voice) -> dict[str, str]:
+    """What a speaker's metadata says beyond identity: the synthesiser, the accent and, where its
+    voice declares one, the gender ("" where unknown)."""
+    if voice.engine == "flite":
+        gender, accent = FLITE_SPEAKERS[voice.name]
+        return {"engine": "flite", "accent": accent, "gender": gender}
+    language, _, variant = voice.name.partition("+")
+    return {"engine": voice.engine, "accent": language, "gender": GENDER.get(variant, "")}

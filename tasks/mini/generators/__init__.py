@@ -25,3 +25,6 @@ GENERATORS: dict[str, Callable[[str, np.random.Generator], Blueprint]] = {
 }
 MINI_CORPUS = "mini-pretrain"
 MINI_TASKS: tuple[str, ...] = tuple(n for n in GENERATORS if n != MINI_CORPUS)
+# metadata tables a task's folder may predate: a build writes them into a built folder that lacks
+# them, from the task's plan (nothing is re-rendered; the manifests and audio are unchanged)
+METADATA_TABLES: dict[str, tuple[str, ...]] = {"mini-speaker": ("speakers.csv",), "mini-sv": ("speakers.csv",)}

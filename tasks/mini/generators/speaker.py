@@ -3,6 +3,7 @@
 A speaker is a timbre (espeak-ng variant or flite voice) with an accent, pitch and speed;
 several speakers share a timbre at a different pitch or speed, and every utterance
 jitters pitch and speed, so identity must be heard in the voice, not read off one cue.
+speakers.csv gives each speaker's synthesiser, accent and gender (attribute leakage).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from ..conditions import level, recorded
 from ..blueprint import Clip, Blueprint, balanced, clip_path, split_sizes
 from ..scene import Layer
 from ..speech import Speech, Voice
-from ..voices import FLITE, VARIANTS, speaker
+from ..voices import FLITE, VARIANTS, attributes, speaker
 from ..words import sentence
 
 SPEAKERS = 24
@@ -40,4 +41,5 @@ def plan(size: str, rng: np.random.Generator) -> Blueprint:
         "mini-speaker", "classification",
         f"Speaker identification among {SPEAKERS} synthetic speakers (espeak-ng voice variants "
         "x accent x pitch x speed, flite voices), English sentences in varied rooms and noise.",
-        ("espeak-ng", "flite"), tuple(clips))
+        ("espeak-ng", "flite"), tuple(clips),
+        tables={"speakers.csv": [{"speaker": who, **attributes(v)} for who, v in voices.items()]})

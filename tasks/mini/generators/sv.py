@@ -2,7 +2,8 @@
 
 As in SUPERB's VoxCeleb1 setup, train and valid hold utterances of the same training
 speakers (path,speaker); test.csv holds held-out speakers, whose timbres never occur in
-training, and trials.csv pairs test utterances: enroll,test,target (1 same speaker, 0 not).
+training, and trials.csv pairs test utterances: enroll,test,target (1 same speaker, 0 not);
+speakers.csv gives each speaker's synthesiser, accent and gender (attribute leakage).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from ..conditions import level, recorded
 from ..blueprint import Clip, Blueprint, clip_path, shuffled
 from ..scene import Layer
 from ..speech import Speech, Voice
-from ..voices import speaker, split_timbres
+from ..voices import attributes, speaker, split_timbres
 from ..words import sentence
 
 # (train speakers, test speakers, utterances per speaker); valid holds two per training
@@ -60,4 +61,5 @@ def plan(size: str, rng: np.random.Generator) -> Blueprint:
         "Speaker verification: train/valid utterances of training speakers; trials among "
         "held-out speakers with unseen voice timbres (EER, minDCF).",
         ("espeak-ng", "flite"), tuple(clips),
-        tables={"trials.csv": trials(rng, [c for c in clips if c.split == "test"])})
+        tables={"trials.csv": trials(rng, [c for c in clips if c.split == "test"]),
+                "speakers.csv": [{"speaker": who, **attributes(v)} for who, v in {**train, **test}.items()]})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 import soundfile as sf
 import torch
 
@@ -87,3 +88,45 @@ def test_a_task_without_attributes_is_refused(tmp_path, capsys):
     code, _, err = run_cli(capsys, "analyse", "leakage", "-m", "logmel", "-t", str(tones), "--results",
                            str(tmp_path / "r"), "--out", str(tmp_path / "o"))
     assert code == 2 and "has an attribute column" in err
+
+
+def write_speakers_csv(root, rows):
+    (root / "speakers.csv").write_text("speaker,gender,accent\n" + "\n".join(rows) + "\n")
+
+
+def test_speaker_metadata_comes_from_speakers_csv_joined_on_the_speaker_or_the_label(tmp_path):
+    from benchmark.analyses.leakage import attribute_task
+    root = write_speaker_task(tmp_path / "voices")
+    for split in ("train", "valid", "test"):  # the manifests lose their gender column
+        frame = pd.read_csv(root / f"{split}.csv")
+        frame.drop(columns="gender").to_csv(root / f"{split}.csv", index=False)
+    write_speakers_csv(root, ["s0,f,a", "s1,f,b", "s2,m,a", "s3,,b"])  # s3's gender unknown
+    spec = load_task(str(root))
+    assert attributes_of(spec) == ["speaker", "gender", "accent"]
+    gender = attribute_task(spec, "gender").load()
+    everything = pd.concat([gender[s] for s in ("train", "valid", "test")])
+    assert len(everything) == 3 * 2 * 4 and not any("/low_s3_" in p or "/high_s3_" in p for p in everything["path"])  # s3 left out
+    assert all(("_s2_" in p.rsplit("/", 1)[1]) == (label == "m") for p, label in zip(everything["path"], everything["label"]))
+    # speaker identification: the label is the speaker, and the join is on it
+    sid = tmp_path / "sid"
+    sid.mkdir()
+    (sid / "audio").symlink_to(root / "audio")
+    for split in ("train", "valid", "test"):
+        frame = pd.read_csv(root / f"{split}.csv")
+        frame[["path", "speaker"]].rename(columns={"speaker": "label"}).to_csv(sid / f"{split}.csv", index=False)
+    (sid / "task.toml").write_text('name = "sid"\nfamily = "classification"\n')
+    write_speakers_csv(sid, ["s0,f,a", "s1,f,b", "s2,m,a", "s3,m,b"])
+    spec = load_task(str(sid))
+    assert attributes_of(spec) == ["gender", "accent"]
+    accent = pd.concat(attribute_task(spec, "accent").load().values())
+    assert all((p.rsplit("/", 1)[1].split("_")[1] in ("s0", "s2")) == (a == "a") for p, a in zip(accent["path"], accent["label"]))
+
+
+@pytest.mark.parametrize("content,message", [("who,gender\ns0,f\n", "needs a 'speaker' column"),
+                                             ("speaker,gender\ns0,f\ns0,m\n", "speaker 's0' has two rows")])
+def test_a_bad_speakers_csv_is_one_line_naming_it(tmp_path, content, message):
+    from benchmark.errors import TaskError
+    root = write_speaker_task(tmp_path / "voices")
+    (root / "speakers.csv").write_text(content)
+    with pytest.raises(TaskError, match=f"speakers.csv: {message}"):
+        attributes_of(load_task(str(root)))

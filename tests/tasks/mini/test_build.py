@@ -143,3 +143,27 @@ def test_missing_source_names_the_package(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(MissingSourceError, match="apt-get install espeak-ng"):
         build_mini(tmp_path, "tiny", workers=1, progress=False, names=["mini-lid"])
+
+
+def test_speaker_tasks_carry_speaker_metadata(tiny):
+    for name, key in (("mini-speaker", "label"), ("mini-sv", "speaker")):
+        speakers = {r["speaker"]: r for r in rows(tiny[name], "speakers.csv")}
+        used = {r[key] for split in ("train", "valid", "test") for r in rows(tiny[name], f"{split}.csv")}
+        assert used <= set(speakers)
+        assert {r["engine"] for r in speakers.values()} <= {"espeak-ng", "flite"}
+        assert {r["gender"] for r in speakers.values()} <= {"female", "male", ""}
+        assert all(r["accent"] for r in speakers.values())
+
+
+def test_a_built_folder_without_its_metadata_gets_it_without_a_re_render(tiny, tmp_path):
+    import shutil
+    folder = tmp_path / "mini-speaker"
+    shutil.copytree(tiny["mini-speaker"], folder)
+    expected = (folder / "speakers.csv").read_text()
+    (folder / "speakers.csv").unlink()
+    audio = {p: p.stat().st_mtime_ns for p in folder.rglob("*.wav")}
+    build_mini(tmp_path, "tiny", workers=1, progress=False, names=["mini-speaker"])
+    assert (folder / "speakers.csv").read_text() == expected
+    assert audio == {p: p.stat().st_mtime_ns for p in folder.rglob("*.wav")}
+    assert verify_checksums(folder) == [] and (folder / CHECKSUMS).read_text() == (
+        tiny["mini-speaker"] / CHECKSUMS).read_text()
