@@ -9,6 +9,7 @@ import pandas as pd
 
 from benchmark.scoring.bootstrap import N_BOOT
 from leaderboard import aggregate, intervals
+from leaderboard.costs import attach as attach_costs
 from leaderboard.direction import Direction, direction
 from leaderboard.domains import DOMAINS, task_domain
 from leaderboard.intervals import all_replicates
@@ -54,7 +55,8 @@ def select_tasks(frame: pd.DataFrame, tasks: list[str] | None) -> tuple[pd.DataF
 def build(frame: pd.DataFrame, problems: list[Problem] = (), *, tasks: list[str] | None = None,
           suite: str | None = None, floor_model: str = FLOOR_MODEL, known_ceilings: dict[str, float] | None = None,
           best_ceiling: bool = False, known_floors: dict[str, float] | None = None, by_model: bool = False,
-          title: str = "all records", benchmark: str | None = None, n_boot: int = N_BOOT, seed: int = 0) -> Board:
+          title: str = "all records", benchmark: str | None = None, costs: pd.DataFrame | None = None,
+          n_boot: int = N_BOOT, seed: int = 0) -> Board:
     """Aggregate run rows (from `read_records`) into a Board.
 
     Entries with a normalised score on every scaled task get an overall score, per-domain
@@ -62,7 +64,8 @@ def build(frame: pd.DataFrame, problems: list[Problem] = (), *, tasks: list[str]
     95% intervals of the overall and domain scores from the same bootstrap; the others are
     listed after them, unranked, with the tasks they miss in the notes. An entry is one
     (model, protocol variant, layer, pooling), or with `by_model` one model (a benchmark's
-    board, whose rows hold one declared protocol per task).
+    board, whose rows hold one declared protocol per task). `costs`: the cost analysis'
+    measurements (`leaderboard.costs.read_costs`), shown beside each entry's parameters.
     """
     frame, task_list = select_tasks(frame, tasks)
     frame = frame.assign(entry=frame["model"] if by_model else aggregate.entry_labels(frame))
@@ -99,7 +102,8 @@ def build(frame: pd.DataFrame, problems: list[Problem] = (), *, tasks: list[str]
     table["normalised"] = [task_scales[t](m) + 0.0 if t in task_scales else np.nan
                            for (_, t), m in zip(table.index, table["mean"])]
 
-    entries = aggregate.entry_facts(frame)
+    entries, cost_notes = attach_costs(aggregate.entry_facts(frame), frame, costs)
+    notes += cost_notes
     names = list(entries.index)
     scaled = [t for t in task_list if t in task_scales]
     complete = [e for e in names if all((e, t) in table.index for t in scaled)] if scaled else []

@@ -13,6 +13,10 @@ from benchmark.benchmarks import FLOOR_MODEL
 from benchmark.errors import EarbenchError
 
 
+#: where `earbench analyse cost` writes by default (its --out, analyses/)
+DEFAULT_COST = Path("analyses") / "cost.json"
+
+
 def parse_ceilings(items: list[str]) -> dict[str, float]:
     out = {}
     for item in items:
@@ -38,7 +42,10 @@ def leaderboard(results: Path = typer.Option(Path("results"), help="Directory of
                                                     f"(default: the benchmark's, else {FLOOR_MODEL})."),
                 ceiling: List[str] = typer.Option([], help="TASK=VALUE: a best known score used as that task's "
                                                   "ceiling instead of the perfect value; repeatable."),
-                best_ceiling: bool = typer.Option(False, help="Use the best observed score as every task's ceiling.")
+                best_ceiling: bool = typer.Option(False, help="Use the best observed score as every task's ceiling."),
+                cost: Optional[Path] = typer.Option(None, help="The cost analysis' measurements (`earbench analyse "
+                                                    "cost` writes OUT/cost.json), shown as columns; default: "
+                                                    f"{DEFAULT_COST} where it exists.")
                 ) -> None:
     """Aggregate result records: main metric mean ± 95% CI per task, normalised overall and
     per-domain scores, ranks with bootstrap intervals. Prints the Markdown table."""
@@ -53,8 +60,11 @@ def leaderboard(results: Path = typer.Option(Path("results"), help="Directory of
     if benchmark:
         from benchmark.benchmarks import BENCHMARKS
         BENCHMARKS.get(benchmark)  # an unknown name fails here, with the known ones
+    from leaderboard.costs import read_costs
     from leaderboard.write import write_all
+    cost_file = cost or (DEFAULT_COST if DEFAULT_COST.is_file() else None)
     boards, text = write_all(results, out, tasks=tasks, suite=suite, benchmark=benchmark,
+                             costs=read_costs(cost_file) if cost_file else None,
                              floor_model=floor if floor or benchmark else FLOOR_MODEL,
                              known_ceilings=parse_ceilings(ceiling), best_ceiling=best_ceiling)
     for problem in boards[0].problems:

@@ -12,7 +12,7 @@ from typing import Sequence
 import pandas as pd
 
 from benchmark.scoring.bootstrap import N_BOOT
-from leaderboard import intervals
+from leaderboard import costs, intervals
 from leaderboard.board import Board
 from leaderboard.domains import DOMAINS
 
@@ -61,9 +61,19 @@ def task_header(board: Board, task: str) -> str:
     return f"{task} ({board.metrics[task]}) {'↑' if board.directions[task].higher_is_better else '↓'}"
 
 
+COST_COLUMNS = [f"multiply-adds / s ({costs.COST_SECONDS:g} s clip)", "real-time factor (device)", "peak MiB"]
+
+
 def columns(board: Board) -> list[str]:
     return ["rank [95% interval]", "model", "overall", *DOMAINS, *(task_header(board, t) for t in board.tasks),
-            "params", "clips/s (device)", "pre-training", "date", "not separable from"]
+            "params", *COST_COLUMNS * costs.has_costs(board.entries), "clips/s (device)", "pre-training", "date",
+            "not separable from"]
+
+
+def cost_cells(r: pd.Series) -> list[str]:
+    if r["macs_per_s"] is None or pd.isna(r["macs_per_s"]):
+        return ["—"] * len(COST_COLUMNS)
+    return [costs.macs_text(r["macs_per_s"]), f"{r['rtf']:.3g} ({r['cost_device']})", f"{r['peak_mib']:.3g}"]
 
 
 def score_text(row: pd.Series, column: str) -> str:
@@ -76,12 +86,13 @@ def score_text(row: pd.Series, column: str) -> str:
 
 def rows(board: Board) -> list[list[str]]:
     """The table's cells as text, in display order (shared with the HTML page)."""
-    out = []
+    out, show_costs = [], costs.has_costs(board.entries)
     for entry, r in board.entries.iterrows():
         speed = "—" if r["clips_per_s"] is None or pd.isna(r["clips_per_s"]) else \
             f"{r['clips_per_s']:.0f}" + (f" ({r['device']})" if r["device"] else "")
         out.append([rank_text(r), entry, score_text(r, "overall"), *(score_text(r, d) for d in DOMAINS),
-                    *(cell_text(board, entry, t) for t in board.tasks), params_text(r["params"]), speed,
+                    *(cell_text(board, entry, t) for t in board.tasks), params_text(r["params"]),
+                    *cost_cells(r) * show_costs, speed,
                     r["compute"] if isinstance(r["compute"], str) else "—",  # NaN where others have compute
                     r["date"] or "—", ", ".join(r["not_separable_from"]) or "—"])
     return out
@@ -107,6 +118,8 @@ def method_text(board: Board) -> str:
                  "overlap are not separable. Where some entries are resampled over test items, entries with cells "
                  "over seeds only are not ranked; a board of such cells alone resamples their seeds/folds. See "
                  "earbench's docs/leaderboard.md.")
+    if costs.has_costs(board.entries):
+        parts.append(costs.legend())
     return " ".join(parts)
 
 

@@ -124,7 +124,8 @@ def figure(fid: str, svg: str | None, caption: str, absent: str) -> str:
 def figures(board: Board) -> str:
     return '<section id="plots"><h2>Figures</h2>' + "".join([
         figure("plot-pareto", plots.pareto(board),
-               "Overall score (with its 95% interval) against cost: parameters and embedding throughput. Filled: "
+               "Overall score (with its 95% interval) against cost: parameters, multiply-adds per second of audio "
+               "(where measured by earbench analyse cost) and embedding throughput. Filled: "
                "the Pareto front (no other model is as good on both axes and better on one).",
                "no ranked entry has an overall score with its parameters or throughput"),
         figure("plot-domains", plots.domain_bars(board),

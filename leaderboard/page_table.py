@@ -4,8 +4,8 @@ Columns: rank [95% interval]; model; overall, its 95% interval drawn as a bar on
 shared by the rows (a tick at 0, the floor model); per domain its score, then its tasks
 (`markdown.cell_text`: score over its interval), folded behind a button in the group's
 header unless the board has at most FEW_TASKS tasks, so the table fits 1400 px (a board
-without a floor has no overall or domain scores and shows its tasks); params and
-throughput, then (folded) pre-training compute, date and the entries it is not separable
+without a floor has no overall or domain scores and shows its tasks); params, the cost
+analysis' measurements where given (leaderboard/costs.py) and throughput, then (folded) pre-training compute, date and the entries it is not separable
 from. Each cell has a sort key (`data-value`; empty for a missing value, which the page's
 script always sorts last); folded cells carry `data-group` and start `hidden`.
 """
@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from leaderboard import markdown
+from leaderboard import costs, markdown
 from leaderboard.board import Board
 from leaderboard.domains import DOMAINS
 
@@ -142,8 +142,24 @@ def blocks(board: Board) -> list[Block]:
             out.append(Block(f"{d} · {len(tasks)} task{'s' * (len(tasks) > 1)}",
                              [Column(escape(d), domain(d))] * scored + [task_column(board, t, group) for t in tasks],
                              group, unfold))
+    def measured(name: str, show: Callable[[float], str], device: bool = False
+                 ) -> Callable[[str, pd.Series], tuple[str, str]]:
+        def cell(_entry: str, r: pd.Series) -> tuple[str, str]:
+            if not finite(r[name]):
+                return "—", ""
+            where = f'<br><span class="ci">{escape(str(r["cost_device"]))}</span>' if device else ""
+            return escape(show(r[name])) + where, key(r[name])
+        return cell
+
+    spent = [Column(f'MACs / s<br><span class="ci">{costs.COST_SECONDS:g} s clip</span>', measured(
+                 "macs_per_s", costs.macs_text), tip="multiply-adds per second of audio (earbench analyse cost)"),
+             Column("real-time<br>factor", measured("rtf", lambda v: f"{v:.3g}", device=True),
+                    tip="wall time of a forward over the clip's duration"),
+             Column("peak MiB", measured("peak_mib", lambda v: f"{v:.3g}"), tip="peak memory of the forward")
+             ] * costs.has_costs(board.entries)
     out.append(Block("cost · more", [
         Column("params", text("params", markdown.params_text)),
+        *spent,
         Column("clips/s", speed),
         Column("pre-training", text("compute", lambda v: v if isinstance(v, str) else "—"), numeric=False,
                css="", group="details"),

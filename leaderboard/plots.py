@@ -18,6 +18,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from leaderboard.board import Board
+from leaderboard.costs import COST_SECONDS
 from leaderboard.domains import DOMAINS
 
 COLORS = {"overall": "#444444", "speech": "#1f77b4", "environment": "#2ca02c", "music": "#d62728"}
@@ -91,11 +92,14 @@ def pareto_front(x: np.ndarray, y: np.ndarray, lower_x_better: bool) -> np.ndarr
 
 
 def pareto(board: Board) -> str | None:
-    """Overall score against cost, one panel per cost (parameters; embedding throughput), the
+    """Overall score against cost, one panel per cost (parameters; multiply-adds per second where
+    the cost analysis measured them; embedding throughput), the
     Pareto front drawn and its points in colour, each point with its 95% interval and label."""
     overall, lo, hi = column(board, "overall"), column(board, "overall_lo"), column(board, "overall_hi")
-    params, speed = column(board, "params"), column(board, "clips_per_s")
+    params, speed, macs = column(board, "params"), column(board, "clips_per_s"), column(board, "macs_per_s")
     panels = [("parameters (log scale; 0: a fixed front end)", params[(params >= 0) & overall.notna()], True),
+              (f"multiply-adds per second of audio (log scale; {COST_SECONDS:g} s clip)",
+               macs[(macs > 0) & overall.notna()], True),
               ("embedding throughput (clips/s, device as recorded)", speed[(speed > 0) & overall.notna()], False)]
     panels = [p for p in panels if len(p[1])]
     if not panels:

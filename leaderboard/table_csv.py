@@ -6,7 +6,9 @@ the 95% intervals of the normalised scores (the rank bootstrap's).
 Per task: `<task>:mean`, its 95% interval `<task>:lo` and `<task>:hi`, `<task>:interval`
 (how it was made: `items`, the bootstrap over test items and seeds; `seeds`, Student t over
 seeds for records without per-item outputs; `none`), `<task>:n` (runs) and
-`<task>:normalised` (0 = floor, 100 = ceiling); lists are joined with `;`.
+`<task>:normalised` (0 = floor, 100 = ceiling); lists are joined with `;`. The cost columns
+(`macs_per_s`, `rtf`, `peak_mib` on `cost_device`, `cost_match`: `fingerprint` or `name`) are
+the cost analysis' measurements on a 10 s clip (leaderboard/costs.py), empty where none was given.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from typing import Sequence
 import pandas as pd
 
 from leaderboard.board import Board
+from leaderboard.costs import COLUMNS
 from leaderboard.domains import DOMAINS
 
 
@@ -33,7 +36,7 @@ def board_frame(board: Board) -> pd.DataFrame:
         for stat in ("mean", "lo", "hi", "interval", "n", "normalised"):
             out[f"{task}:{stat}"] = [board.cells[stat].get((e, task)) for e in out["entry"]]
     facts = board.entries.reset_index()
-    for col in ("params", "clips_per_s", "device", "compute", "date", "missing"):
+    for col in ("params", *COLUMNS, "clips_per_s", "device", "compute", "date", "missing"):
         out[col] = facts[col]
     out["not_separable_from"] = [";".join(x) for x in facts["not_separable_from"]]
     return out
