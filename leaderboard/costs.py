@@ -91,16 +91,6 @@ def has_costs(entries: pd.DataFrame) -> bool:
     return bool("macs_per_s" in entries and entries["macs_per_s"].notna().any())
 
 
-def macs_text(value: object) -> str:
-    """Multiply-adds as `1.26 M`, `65.1 M`, `3.31 G`."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    for div, unit in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if value >= div:
-            return f"{value / div:.3g} {unit}"
-    return f"{value:.3g}"
-
-
 def legend() -> str:
     return (f"Cost columns: `earbench analyse cost` on a {COST_SECONDS:g} s clip, on the device named: multiply-adds "
             f"per second of audio (torch's FLOP counter halved: matrix products, convolutions, attention; FFTs and "

@@ -23,14 +23,23 @@ def fmt(value: object, spec: str = ".1f") -> str:
     return format(value + 0.0 if isinstance(value, float) else value, spec)  # + 0.0: no "-0.0"
 
 
+def scaled(value: float, sep: str = "") -> str:
+    """A count with its SI prefix to three figures: `640k`, `1.28 M` (with `sep=" "`)."""
+    for div, unit in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if value >= div:
+            return f"{value / div:.3g}{sep}{unit}"
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
 def params_text(n: object) -> str:
     if n is None or (isinstance(n, float) and math.isnan(n)):
         return "—"
-    n = int(n)
-    for div, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if n >= div:
-            return f"{n / div:.3g}{unit}"
-    return str(n)
+    return scaled(int(n))
+
+
+def macs_text(value: float) -> str:
+    """Multiply-adds per second: `1.26 M`, `65.1 M`, `3.31 G`."""
+    return scaled(float(value), " ")
 
 
 def rank_text(row: pd.Series) -> str:
@@ -73,7 +82,7 @@ def columns(board: Board) -> list[str]:
 def cost_cells(r: pd.Series) -> list[str]:
     if r["macs_per_s"] is None or pd.isna(r["macs_per_s"]):
         return ["—"] * len(COST_COLUMNS)
-    return [costs.macs_text(r["macs_per_s"]), f"{r['rtf']:.3g} ({r['cost_device']})", f"{r['peak_mib']:.3g}"]
+    return [macs_text(r["macs_per_s"]), f"{r['rtf']:.3g} ({r['cost_device']})", f"{r['peak_mib']:.3g}"]
 
 
 def score_text(row: pd.Series, column: str) -> str:

@@ -152,7 +152,7 @@ def blocks(board: Board) -> list[Block]:
         return cell
 
     spent = [Column(f'MACs / s<br><span class="ci">{costs.COST_SECONDS:g} s clip</span>', measured(
-                 "macs_per_s", costs.macs_text), tip="multiply-adds per second of audio (earbench analyse cost)"),
+                 "macs_per_s", markdown.macs_text), tip="multiply-adds per second of audio (earbench analyse cost)"),
              Column("real-time<br>factor", measured("rtf", lambda v: f"{v:.3g}", device=True),
                     tip="wall time of a forward over the clip's duration"),
              Column("peak MiB", measured("peak_mib", lambda v: f"{v:.3g}"), tip="peak memory of the forward")

@@ -6,9 +6,9 @@ An attribute is a column of the task's manifests (a folder task's CSVs keep ever
 other than what the task predicts, or of its folder's `speakers.csv` (one row per speaker: a
 `speaker` column, then the attributes), joined on the manifests' `speaker` column, or on the
 label of a task without one (speaker identification), as corpora ship speaker metadata
-(VoxCeleb's meta file, LibriSpeech's SPEAKERS.TXT). Clips without a value are left out. Its probe is an ordinary run of the same protocol on a
-derived classification task, `TASK~speaker`: the task's clips with that column as the label,
-re-split per value (each value's clips in a fixed shuffle: half train, a quarter valid, a
+(VoxCeleb's meta file, LibriSpeech's SPEAKERS.TXT); clips without a value are left out.
+Its probe is an ordinary run of the same protocol on a derived classification task,
+`TASK~speaker`: the task's clips with that column as the label, re-split per value (each value's clips in a fixed shuffle: half train, a quarter valid, a
 quarter test; values with fewer than three clips left out), since a task's own splits may
 keep speakers apart, which would make identity undecodable by design. Beside each
 attribute's accuracy stands its chance level: the share of the test split's most common value."""

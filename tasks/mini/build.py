@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from benchmark.storage import atomic_path, publish_dir, staging_dir
 
 from .audio import to_seconds, write_wav
-from .folder import read_provenance, write_checksums, write_csv, write_folder
+from .folder import CHECKSUMS, read_provenance, write_checksums, write_csv, write_folder
 from .generators import GENERATORS, METADATA_TABLES, MINI_CORPUS, MINI_TASKS
 from .blueprint import SIZES, Blueprint
 from .scene import Event, Scene, render_batch
@@ -89,7 +89,7 @@ def _add_metadata(folder: Path, name: str, size: str, seed: int) -> None:
     for table in missing:
         with atomic_path(folder / table) as staged:
             write_csv(staged, tables[table])
-    with atomic_path(folder / "checksums.sha256") as staged:
+    with atomic_path(folder / CHECKSUMS) as staged:
         write_checksums(folder, staged)
 
 

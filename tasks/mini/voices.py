@@ -48,7 +48,6 @@ FLITE_SPEAKERS = {"awb": ("male", "en-gb-scotland"), "kal": ("male", "en-us"), "
                   "rms": ("male", "en-us"), "slt": ("female", "en-us")}
 
 
-
 def espeak(rng: np.random.Generator, language: str, variant: str) -> Voice:
     """A new espeak-ng speaker of `language` with timbre `variant`, pitch and speed drawn."""
     return Voice("espeak-ng", f"{language}+{variant}",
