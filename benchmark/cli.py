@@ -143,7 +143,8 @@ def run(
                                               "(default: 'the sound of {label}', '{label} can be heard')."),
     option: List[str] = typer.Option([], "--option", "-o", help="Protocol setting KEY=VALUE, repeatable "
                                                                 "(e.g. -o encoder_lr=1e-5 -o layer_decay=0.75)."),
-    seeds: int = typer.Option(1, min=1, help="Seeds 0..N-1; N>1 gives a 95% confidence interval."),
+    seeds: int = typer.Option(1, min=1, help="Seeds 0..N-1 of the head's training; intervals cover test items "
+                                             "with one, and seeds too with more."),
     results: Path = typer.Option(Path("results"), help="Where result records are written."),
     workers: int = typer.Option(0, min=0, help="DataLoader processes reading and resampling audio."),
     batch_seconds: float = typer.Option(160.0, help="Audio seconds per batch (padded), bounding memory."),

@@ -73,16 +73,21 @@ def build(suite: str = typer.Argument("mini", help="The locally built suite (onl
           out_dir: Optional[Path] = typer.Option(None, "--out", help="Default: $EARBENCH_HOME/data/mini/<size>, "
                                                  "where the registered mini-* tasks look."),
           seed: int = typer.Option(0, help="Everything is deterministic in this seed."),
-          workers: Optional[int] = typer.Option(None, help="Rendering processes (default: one per core).")) -> None:
+          workers: Optional[int] = typer.Option(None, help="Rendering processes (default: one per core)."),
+          task: Optional[list[str]] = typer.Option(None, "--task", "-t", help="Only these mini tasks (repeatable; "
+                                                   "default: all, and the pre-training corpus).")) -> None:
     """Build the offline `mini` suite from local sound sources (cached: a second build is instant)."""
     from benchmark.errors import EarbenchError
-    from tasks.mini import MissingSourceError, build_mini
+    from tasks.mini import MINI_CORPUS, MINI_TASKS, MissingSourceError, build_mini
     from tasks.mini_tasks import mini_root
     if suite != "mini":
         raise EarbenchError(f"only the `mini` suite is built locally, not {suite!r}; real datasets use "
                             "`earbench data download` and `earbench data prepare`")
+    unknown = [t for t in task or () if t not in (*MINI_TASKS, MINI_CORPUS)]
+    if unknown:
+        raise EarbenchError(f"no mini task {unknown[0]!r}; the mini suite has {', '.join((*MINI_TASKS, MINI_CORPUS))}")
     try:
-        folders = build_mini(out_dir or mini_root(size), size=size, seed=seed, workers=workers)
+        folders = build_mini(out_dir or mini_root(size), size=size, seed=seed, workers=workers, names=task or None)
     except MissingSourceError as exc:
         raise EarbenchError(str(exc)) from exc
     out.print(f"built {len(folders)} folders in {folders[0].parent} (size {size}, seed {seed})")

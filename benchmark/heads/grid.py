@@ -145,7 +145,7 @@ class GridFit:
 def fit_grid(head: torch.nn.Module, points: Sequence[dict], batches: Callable[[torch.Generator], Iterable[Batch]],
              loss: Callable[[torch.Tensor, Any], torch.Tensor],
              validate: Callable[[GridHead], tuple[torch.Tensor, torch.Tensor]], *, seed: int = 0,
-             max_epochs: int = 1000, patience: int = 50, converge: bool = True,
+             max_epochs: int = 1000, patience: int = 50, converge: bool = True, min_delta: float = 0.0,
              on_epoch: Callable[[int], None] | None = None) -> GridFit:
     """Train every grid point of `head` at once; keep each point's best epoch; pick the best point.
 
@@ -155,13 +155,14 @@ def fit_grid(head: torch.nn.Module, points: Sequence[dict], batches: Callable[[t
     (scores [G], losses [G])` scores every point on valid (higher score is better; among
     equal scores, lower loss is better: accuracy saturates long before the fit does).
     Training stops once no point has improved for `patience` epochs: improved means a
-    better score or, with `converge`, an equal score at a lower loss; the epoch kept is
-    the best by (score, then lower loss) among those trained.
+    score better by more than `min_delta` (a noisy score, such as an EER on few pairs, keeps
+    finding ever smaller gains otherwise) or, with `converge`, an equal score at a lower
+    loss; the epoch kept is the best by (score, then lower loss) among those trained.
     """
     before = torch.get_num_threads()
     try:
         return _fit_grid(head, points, batches, loss, validate, seed=seed, max_epochs=max_epochs, patience=patience,
-                         converge=converge, on_epoch=on_epoch)
+                         converge=converge, min_delta=min_delta, on_epoch=on_epoch)
     finally:
         torch.set_num_threads(before)
 
@@ -181,7 +182,8 @@ def small_work_threads(num_params: int, rows: int) -> None:
 def _fit_grid(head: torch.nn.Module, points: Sequence[dict], batches: Callable[[torch.Generator], Iterable[Batch]],
               loss: Callable[[torch.Tensor, Any], torch.Tensor],
               validate: Callable[[GridHead], tuple[torch.Tensor, torch.Tensor]], *, seed: int,
-              max_epochs: int, patience: int, converge: bool, on_epoch: Callable[[int], None] | None) -> GridFit:
+              max_epochs: int, patience: int, converge: bool, min_delta: float,
+              on_epoch: Callable[[int], None] | None) -> GridFit:
     gen = torch.Generator().manual_seed(seed)
     G = len(points)
     params = [p for p in head.parameters()]
@@ -226,7 +228,7 @@ def _fit_grid(head: torch.nn.Module, points: Sequence[dict], batches: Callable[[
         # patience restarts on a better score, and, with `converge`, also on an equal score
         # at a lower loss (a convex linear head is then trained to convergence, as
         # logistic regression is); without it only the score counts (HEAR's MLP rule)
-        progress = (scores > progress_score) | (improved if converge else torch.zeros_like(improved))
+        progress = (scores > progress_score + min_delta) | (improved if converge else torch.zeros_like(improved))
         progress_epoch[progress] = epoch
         progress_score = torch.where(progress, scores, progress_score)
         if on_epoch:

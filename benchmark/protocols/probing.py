@@ -122,9 +122,10 @@ MLP = HeadConfig(hidden_layers=(1, 2), dropout=MLP_DROPOUT, lrs=MLP_LRS, weight_
                  max_epochs=500, patience=20, batch_size=1024, converge=False, solver="adam")
 
 
-def config_for(ctx: RunContext, kind: str) -> HeadConfig:
-    """The protocol's grid, with `-o hidden=.. max_epochs=.. patience=.. batch_size=.. solver=..` overrides."""
-    base = MLP if kind == "mlp" else LINEAR
+def config_for(ctx: RunContext, kind: str, base: HeadConfig | None = None) -> HeadConfig:
+    """The protocol's grid (`base`, or the family's), with `-o hidden=.. max_epochs=.. patience=..
+    batch_size=.. solver=..` overrides."""
+    base = base or (MLP if kind == "mlp" else LINEAR)
     solver = ctx.option("solver", base.solver)
     if solver not in ("lbfgs", "adam"):
         raise ProtocolError(f"option solver={solver!r}: expected lbfgs or adam")

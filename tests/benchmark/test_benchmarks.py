@@ -33,6 +33,14 @@ def test_built_in_benchmarks_declare_known_protocols_on_their_suites():
     assert {t.layer for t in BENCHMARKS.get("superb-lite").tasks} == {"weighted"}
 
 
+def test_the_demo_benchmark_has_a_task_of_every_family_but_asr():
+    plan_task = pytest.importorskip("tasks.mini.build").plan_task
+    quick = BENCHMARKS.get("mini-quick")
+    assert set(quick.task_names) < set(suite_tasks("mini")) and {t.protocol for t in quick.tasks} == {"linear"}
+    family = {name: plan_task(name, "tiny", 0).family for name in suite_tasks("mini")}
+    assert {family[t] for t in quick.task_names} == set(family.values()) - {"asr"}
+
+
 @pytest.mark.parametrize("make, message", [
     (lambda: Benchmark("b", ()), "declares no task"),
     (lambda: Benchmark("b", (TaskProtocol("x"), TaskProtocol("x", "knn"))), "more than once"),

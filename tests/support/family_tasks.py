@@ -123,8 +123,10 @@ def voice(f0: float, profile: np.ndarray, seconds: float, rng: np.random.Generat
     return (0.3 * wave / np.abs(wave).max() + noise(seconds, rng, 0.02)).astype(np.float32)
 
 
-def write_sv_task(root: Path, speakers: tuple[int, int, int] = (8, 4, 4), clips: int = 4, seed: int = 0) -> Path:
-    """Disjoint train / valid / test speakers; trials are all pairs of test clips."""
+def write_sv_task(root: Path, speakers: tuple[int, int, int] = (8, 4, 4), clips: int = 4, seed: int = 0,
+                  detune: float = 0.03) -> Path:
+    """Disjoint train / valid / test speakers; trials are all pairs of test clips. A larger
+    `detune` (each clip's pitch off its speaker's by up to that fraction) makes voices overlap."""
     rng = np.random.default_rng(seed)
     rows: dict[str, list[str]] = {"train": [], "valid": [], "test": []}
     test_paths: list[tuple[str, str]] = []
@@ -134,7 +136,7 @@ def write_sv_task(root: Path, speakers: tuple[int, int, int] = (8, 4, 4), clips:
             f0, profile = rng.uniform(100, 300), rng.uniform(0, 1, 8)
             for c in range(clips):
                 rel = f"audio/spk{spk:02d}_{c}.wav"
-                save(root, rel, voice(f0, profile, rng.uniform(0.6, 1.0), rng))
+                save(root, rel, voice(f0, profile, rng.uniform(0.6, 1.0), rng, detune))
                 rows[split].append(f"{rel},spk{spk:02d}")
                 if split == "test":
                     test_paths.append((rel, f"spk{spk:02d}"))

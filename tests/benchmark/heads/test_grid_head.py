@@ -158,3 +158,25 @@ def test_analytic_logistic_gradient_matches_autograd(kind):
     ref = (grid_cross_entropy(logits, y) if kind == "softmax" else grid_bce(logits, y)) + 0.5 * wd * w.pow(2).sum((1, 2))
     torch.testing.assert_close(f, ref.detach())
     torch.testing.assert_close(g, torch.autograd.grad(ref.sum(), theta)[0])
+
+
+def test_a_noisy_score_stops_training_once_its_gains_fall_below_min_delta():
+    """A valid score that is noise around a slow drift (an EER on few pairs) keeps setting tiny
+    records: patience restarted by any gain trains on, a least gain stops it."""
+    x, y = torch.randn(64, 4, generator=torch.Generator().manual_seed(0)), torch.zeros(64, dtype=torch.long)
+
+    def run(min_delta: float) -> int:
+        head = GridHead(1, 4, 2, generator=torch.Generator().manual_seed(0))
+        noise, epochs = np.random.default_rng(0), []
+
+        def validate(h):
+            epochs.append(len(epochs) + 1)
+            score = 2e-3 * len(epochs) + 0.01 * noise.standard_normal()  # a new record every so often
+            return torch.tensor([score]), torch.tensor([0.0])
+
+        fit_grid(head, [{"lr": 1e-3}], lambda g: [((x,), y)], grid_cross_entropy, validate, max_epochs=600,
+                 patience=20, converge=False, min_delta=min_delta)
+        return len(epochs)
+
+    assert run(min_delta=0.0) == 600  # records keep coming from the drift: the cap stops it
+    assert run(min_delta=0.1) < 100  # a gain of 0.1 takes the drift 50 epochs, more than the patience

@@ -34,3 +34,13 @@ def test_data_build_command(tmp_path, capsys):
     assert (tmp_path / "m" / "mini-kws" / "task.toml").is_file()
     code, _, err = run_cli(capsys, "data", "build", "other")
     assert code == 2 and "only the `mini` suite" in err
+
+
+def test_data_build_of_named_tasks_builds_only_those(tmp_path, capsys):
+    code, out, err = run_cli(capsys, "data", "build", "mini", "--size", "tiny", "--out", str(tmp_path / "m"),
+                             "-t", "mini-kws", "-t", "mini-pitch")
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["mini-kws", "mini-pitch"]
+    code, _, err = run_cli(capsys, "data", "build", "mini", "--size", "tiny", "--out", str(tmp_path / "m"),
+                           "-t", "mini-kwz")
+    assert code == 2 and "no mini task 'mini-kwz'" in err
