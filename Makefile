@@ -13,6 +13,7 @@ DEMO_SIZE ?= small
 DEMO_BENCHMARK ?= mini-quick
 DEMO_MODELS ?= -m logmel -m random-cnn -m random-transformer
 DEMO_PROCESSES ?= 2
+DEMO_RESULTS ?= results
 
 .PHONY: setup sysdeps demo demo-full test test-slow perf reports clean
 
@@ -37,14 +38,15 @@ $(STAMP): pyproject.toml
 
 demo: setup
 	$(VENV)/bin/earbench data build mini --size $(DEMO_SIZE)
-	$(VENV)/bin/earbench run --benchmark $(DEMO_BENCHMARK) $(DEMO_MODELS) --seeds 1 --processes $(DEMO_PROCESSES)
-	$(VENV)/bin/earbench leaderboard --results results --benchmark $(DEMO_BENCHMARK) --out results
+	$(VENV)/bin/earbench run --benchmark $(DEMO_BENCHMARK) $(DEMO_MODELS) --seeds 1 --processes $(DEMO_PROCESSES) \
+		--results $(DEMO_RESULTS)
+	$(VENV)/bin/earbench leaderboard --results $(DEMO_RESULTS) --benchmark $(DEMO_BENCHMARK) --out $(DEMO_RESULTS)
 
 # the whole mini benchmark, three seeds: an hour or more on two cores
 demo-full: setup
 	$(VENV)/bin/earbench data build mini --size $(DEMO_SIZE)
-	$(VENV)/bin/earbench run --benchmark mini $(DEMO_MODELS) --seeds 3 --processes $(DEMO_PROCESSES)
-	$(VENV)/bin/earbench leaderboard --results results --benchmark mini --out results
+	$(VENV)/bin/earbench run --benchmark mini $(DEMO_MODELS) --seeds 3 --processes $(DEMO_PROCESSES) --results $(DEMO_RESULTS)
+	$(VENV)/bin/earbench leaderboard --results $(DEMO_RESULTS) --benchmark mini --out $(DEMO_RESULTS)
 
 test: setup
 	$(PY) -m pytest

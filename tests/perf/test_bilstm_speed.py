@@ -29,7 +29,7 @@ def step(fn, x: torch.Tensor) -> float:
     return time.perf_counter() - start
 
 
-def test_padded_bilstm_step_is_faster_than_packed_lstm(perf_report):
+def test_padded_bilstm_step_is_faster_than_packed_lstm(perf_report, perf_ratio):
     torch.set_num_threads(1)
     gen = torch.Generator().manual_seed(0)
     lengths = torch.randint(120, 171, (16,), generator=gen)
@@ -60,5 +60,7 @@ def test_padded_bilstm_step_is_faster_than_packed_lstm(perf_report):
     perf_report.row(["batch", "packed nn.LSTM s", "padded BiLSTM s", "packed / ours (> 1)", "max difference"],
                     [f"16 x {lengths.min()}-{lengths.max()} frames", f"{best['packed']:.3f}", f"{best['ours']:.3f}",
                      f"{best['packed'] / best['ours']:.1f}x", f"{diff:.1e}"])
+    perf_ratio("torch's packed nn.LSTM / our padded BiLSTM, one CPU training step (on CUDA the peer is cuDNN's, "
+               "not measured here)", f"{best['packed'] / best['ours']:.1f}x", "> 1x", best["ours"] < best["packed"])
     assert diff < 1e-4
     assert best["ours"] < best["packed"]

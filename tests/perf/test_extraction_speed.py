@@ -57,7 +57,7 @@ def bare_forward_seconds(upstream, paths, rate: int, batch_seconds: float) -> fl
 
 
 @pytest.mark.parametrize("source_rate,workers", [(16000, 0), (16000, 1), (44100, 1)])
-def test_extraction_overhead_and_warm_cache(tmp_path, source_rate, workers, perf_report):
+def test_extraction_overhead_and_warm_cache(tmp_path, source_rate, workers, perf_report, perf_ratio):
     torch.set_num_threads(2)
     upstream = RandomTransformer().eval()
     paths = write_clips(tmp_path / "clips", 120, source_rate)
@@ -82,4 +82,8 @@ def test_extraction_overhead_and_warm_cache(tmp_path, source_rate, workers, perf
                      "warm rerun ms", "warm / first (<= 5%)"],
                     [f"{source_rate} Hz", workers, f"{bare:.2f}", f"{cold:.2f}", f"{overhead:.3f}x",
                      f"{warm * 1000:.0f}", f"{100 * warm_ratio:.2f}%"])
+    where = f"{source_rate} Hz, workers={workers}"
+    perf_ratio(f"extraction through the harness / bare encoder forward ({where})", f"{overhead:.3f}x", "<= 1.05x",
+               overhead <= 1.05)
+    perf_ratio(f"warm-cache rerun / first extraction ({where})", f"{warm_ratio:.4f}", "<= 0.02", warm_ratio <= 0.02)
     assert warm_ratio <= 0.05

@@ -94,7 +94,7 @@ def binomial_ci(p: float, n: int) -> float:
     return 1.96 * math.sqrt(max(p * (1 - p), 1e-12) / n)
 
 
-def race(x: np.ndarray, labels: np.ndarray, classes: int, what: str, report) -> None:
+def race(x: np.ndarray, labels: np.ndarray, classes: int, what: str, report, ratio_line) -> None:
     torch.set_num_threads(1)
     order = np.random.default_rng(0).permutation(len(x))
     tr, va, te = np.split(order, [int(0.6 * len(x)), int(0.8 * len(x))])
@@ -126,24 +126,26 @@ def race(x: np.ndarray, labels: np.ndarray, classes: int, what: str, report) -> 
                [what, f"{len(tr)} / {len(va)} / {len(te)}", x.shape[1], classes, f"{ours:.3f}",
                 f"{ref:.3f} ± {ci:.3f}", f"{warm:.3f}", f"{min(ours_s):.2f}", f"{min(ref_s):.2f}", f"{min(warm_s):.2f}",
                 f"{ratio:.2f}x", f"{warm_ratio:.2f}x"])
+    ratio_line(f"warm-started scikit-learn path / our linear probe ({x.shape[1]}-d {what}, {classes} classes)",
+               f"{warm_ratio:.2f}x", ">= 1x", warm_ratio >= 1)
     assert 0.3 < ref < 0.98  # neither trivial nor hopeless
     assert abs(ours - ref) <= ci and abs(warm - ref) <= ci
 
 
 @pytest.mark.parametrize("upstream", ["logmel", "random-cnn"])
-def test_on_cached_embeddings(tmp_path, upstream, perf_report):
+def test_on_cached_embeddings(tmp_path, upstream, perf_report, perf_ratio):
     paths, labels = write_sounds(tmp_path / "clips", classes=12, per_class=150)
     model = LogMel() if upstream == "logmel" else RandomCNN()
     emb = extract(model, paths, task="perf-probe", task_version="1", split="all", progress=False,
                   cache=EmbeddingCache(tmp_path / "cache"))
     x = np.asarray(emb.data[:, -1], dtype=np.float32)  # cached float16 -> the last layer, [N, D]
-    race(x, labels, 12, f"cached {upstream} features", perf_report)
+    race(x, labels, 12, f"cached {upstream} features", perf_report, perf_ratio)
 
 
-def test_at_esc50_scale(perf_report):
+def test_at_esc50_scale(perf_report, perf_ratio):
     """ESC-50's shape (1600 train clips, 50 classes) on 768-d features (a ViT-B upstream):
     Gaussian class clusters, overlapping enough to leave errors."""
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 50, 2700)
     x = (0.15 * rng.normal(0, 1, (50, 768))[labels] + rng.normal(0, 1, (2700, 768))).astype(np.float32)
-    race(x, labels, 50, "synthetic embeddings", perf_report)
+    race(x, labels, 50, "synthetic embeddings", perf_report, perf_ratio)
