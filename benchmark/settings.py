@@ -62,7 +62,9 @@ class RunSettings:
     `cache_root` is resolved when planning, so that every worker writes to the same
     (shared) cache whatever its own `EARBENCH_HOME` says. `command` is how the run was asked
     for (the command line, or the `evaluate()` call): each record keeps it, but it is no part
-    of what a run is (`identity`).
+    of what a run is (`identity`). `frame_layers` is what a frame cache keeps: "needed" (the
+    run's layer alone, or all for `weighted`) or "all" (for runs that will probe every layer);
+    it changes disk use, not results.
     """
 
     protocol: str = "linear"
@@ -77,11 +79,14 @@ class RunSettings:
     progress: bool = True
     rerun: bool = False
     command: str | None = None
+    frame_layers: str = "needed"
     prompts: InitVar[Sequence[str] | None] = None
 
     def __post_init__(self, prompts: Sequence[str] | None) -> None:
         if not isinstance(self.protocol, str) or not self.protocol:
             raise ProtocolError(f"the protocol must be a name, got {self.protocol!r}")
+        if self.frame_layers not in ("needed", "all"):
+            raise ProtocolError(f"frame_layers must be 'needed' or 'all', got {self.frame_layers!r}")
         if self.pooling is not None and self.pooling not in POOLINGS:
             raise ProtocolError(f"--pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}")
         fraction = self.train_fraction

@@ -1,8 +1,9 @@
 """Layer-wise analysis: the probe on every hidden layer, score vs depth with item-level
 intervals, beside the learned weights of a weighted-sum run where one exists.
 
-The embedding cache holds every layer of an extraction, so the upstream is run once per
-task: the first layer's runs extract, the others read the cache (`--layer i` for each i).
+The embedding cache holds every layer of an extraction (frame caches too: the runs ask for
+all, `frame_layers="all"`), so the upstream is run once per task: the first layer's runs
+extract, the others read the cache (`--layer i` for each i).
 Each layer's records are ordinary ones (`linear-layer_3-mean/...`)."""
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ def layers(models: Sequence[str | torch.nn.Module], tasks: Sequence[str | Path |
     for model in models:
         by_layer = {}
         for layer in range(count_layers(model)):
-            by_layer[layer] = run_records(model, tasks, replace(settings, layer=layer), seeds)
+            by_layer[layer] = run_records(model, tasks, replace(settings, layer=layer, frame_layers="all"), seeds)
         if weighted:
             run_records(model, tasks, replace(settings, layer="weighted"), seeds)
         for task in by_layer[0]:

@@ -24,7 +24,7 @@ from benchmark.features.digest import content_digest
 from benchmark.features.memory_budget import (ESTIMATE_ABOVE_S, budget_bytes, fit_batches, measure,
                                               windows_per_forward)
 from benchmark.features.windows import Windowing, encode_windows
-from benchmark.errors import EarbenchError, UpstreamError
+from benchmark.errors import EarbenchError, ProtocolError, UpstreamError
 from benchmark.progress import progress_bar
 from benchmark.upstream import Encoded, fingerprint
 
@@ -100,9 +100,9 @@ def forward(upstream: torch.nn.Module, audio: torch.Tensor, lengths: torch.Tenso
 
 
 def encode_batch(upstream: torch.nn.Module, audio: torch.Tensor, lengths: torch.Tensor, name: str,
-                 paths: Sequence[str]) -> Encoded:
-    """One forward, checked against the contract; what the upstream raises becomes one line
-    naming it and the batch's files."""
+                 paths: Sequence[str], layers: str | int = "all") -> Encoded:
+    """One forward, checked against the contract, with the hidden states `layers` keeps; what
+    the upstream raises becomes one line naming it and the batch's files."""
     try:
         raw = forward(upstream, audio, lengths)
     except EarbenchError:  # an adapter's own clear error
@@ -110,31 +110,44 @@ def encode_batch(upstream: torch.nn.Module, audio: torch.Tensor, lengths: torch.
     except Exception as err:  # noqa: BLE001 - the upstream's own code: named, in one line
         raise ForwardError(f"{where_in(name, paths)}: forward raised {type(err).__name__}: "
                            f"{' '.join(str(err).split())}") from err
-    return validate_output(raw, len(lengths), name, paths)
+    return kept_layers(validate_output(raw, len(lengths), name, paths), layers, name)
+
+
+def kept_layers(out: Encoded, layers: str | int, name: str) -> Encoded:
+    """`out` with every hidden state (`"all"`) or only one (`"last"` or an index): a frame
+    cache of one layer is 1/L of all of them (13 layers of a wav2vec 2.0 base)."""
+    if layers == "all":
+        return out
+    count = len(out.hidden_states)
+    index = count - 1 if layers == "last" else int(layers)
+    if not -count <= index < count:
+        raise ProtocolError(f"layer {index} is out of range: upstream {name!r} has {count} layers (0..{count - 1})")
+    return Encoded(hidden_states=[out.hidden_states[index]], lengths=out.lengths)
 
 
 def embed_batch(upstream: torch.nn.Module, audio: torch.Tensor, lengths: torch.Tensor, pooling: str, name: str,
                 paths: Sequence[str], windowing: Windowing | None, batch_seconds: float,
-                stats: ExtractStats, max_windows: int | None = None) -> list[np.ndarray]:
+                stats: ExtractStats, max_windows: int | None = None, layers: str | int = "all") -> list[np.ndarray]:
     """Each item's pooled embedding (or frames): items longer than the upstream's window are
     encoded in windows (at most `max_windows` a forward, where memory says so), the others in
     one forward."""
     long = [r for r, n in enumerate(lengths.tolist()) if windowing is not None and n > windowing.length]
     if windowing is None or not long:
-        out = encode_batch(upstream, audio, lengths, name, paths)
+        out = encode_batch(upstream, audio, lengths, name, paths, layers)
         stats.forwards += 1
         return pool(out.hidden_states, out.lengths, pooling)
     items: list[np.ndarray] = [np.empty(0)] * len(paths)
     short = [r for r in range(len(paths)) if r not in long]
     if short:
         n = int(lengths[short].max())
-        out = encode_batch(upstream, audio[short, :n], lengths[short], name, [paths[r] for r in short])
+        out = encode_batch(upstream, audio[short, :n], lengths[short], name, [paths[r] for r in short], layers)
         stats.forwards += 1
         for r, item in zip(short, pool(out.hidden_states, out.lengths, pooling)):
             items[r] = item
 
     def encode(windows: torch.Tensor, sizes: torch.Tensor, owners: list[int]) -> Encoded:
-        out = encode_batch(upstream, windows, sizes, name, list(dict.fromkeys(paths[long[o]] for o in owners)))
+        out = encode_batch(upstream, windows, sizes, name, list(dict.fromkeys(paths[long[o]] for o in owners)),
+                           layers)
         stats.forwards += 1
         return out
 
@@ -148,8 +161,10 @@ def embed_batch(upstream: torch.nn.Module, audio: torch.Tensor, lengths: torch.T
 
 def extract(upstream: torch.nn.Module, paths: Sequence[str], *, task: str, task_version: str, split: str,
             pooling: str = "mean", cache: EmbeddingCache | None = None, batch_seconds: float = 160.0,
-            workers: int = 0, progress: bool = True, stats: ExtractStats | None = None) -> Embeddings:
-    """Embeddings of `paths` from the cache, computing only what is missing."""
+            workers: int = 0, progress: bool = True, stats: ExtractStats | None = None,
+            layers: str | int = "all") -> Embeddings:
+    """Embeddings of `paths` from the cache, computing only what is missing; `layers` keeps every
+    hidden state ("all", [.., L, D]) or one ("last" or an index, [.., 1, D]), cached apart."""
     if pooling not in POOLINGS:
         raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
     cache = cache or EmbeddingCache()
@@ -158,7 +173,7 @@ def extract(upstream: torch.nn.Module, paths: Sequence[str], *, task: str, task_
     start = time.perf_counter()
     upstream_fp = getattr(upstream, "earbench_fingerprint", None) or fingerprint(upstream)
     upstream.earbench_fingerprint = upstream_fp
-    key = embedding_key(upstream_fp, task, task_version, split, pooling, paths)
+    key = embedding_key(upstream_fp, task, task_version, split, pooling, paths, layers)
     cached = cache.load(key)
     if cached is None:
         with cache.locked(key):  # one process extracts an entry; the others wait, then read it
@@ -166,7 +181,7 @@ def extract(upstream: torch.nn.Module, paths: Sequence[str], *, task: str, task_
             if cached is None:
                 _extract_missing(upstream, paths, key, task=task, task_version=task_version, split=split,
                                  pooling=pooling, cache=cache, batch_seconds=batch_seconds, workers=workers,
-                                 progress=progress, stats=stats, name=name, start=start)
+                                 progress=progress, stats=stats, name=name, start=start, layers=layers)
                 cached = cache.load(key)
                 assert cached is not None
     stats.seconds += time.perf_counter() - start
@@ -174,19 +189,20 @@ def extract(upstream: torch.nn.Module, paths: Sequence[str], *, task: str, task_
 
 
 def embedding_key(upstream_fp: str, task: str, task_version: str, split: str, pooling: str,
-                  paths: Sequence[str]) -> str:
+                  paths: Sequence[str], layers: str | int = "all") -> str:
     """The cache key of these embeddings (the planner uses it to see what is warm)."""
     return cache_key(upstream=upstream_fp, task=task, version=task_version, split=split,
-                     pooling=pooling, layers="all", audio=content_digest(paths))
+                     pooling=pooling, layers=str(layers), audio=content_digest(paths))
 
 
 def _extract_missing(upstream: torch.nn.Module, paths: Sequence[str], key: str, *, task: str, task_version: str,
                      split: str, pooling: str, cache: EmbeddingCache, batch_seconds: float, workers: int,
-                     progress: bool, stats: ExtractStats, name: str, start: float) -> None:
+                     progress: bool, stats: ExtractStats, name: str, start: float, layers: str | int) -> None:
     """Encode the items not yet in `<key>.partial/` and publish the entry (caller holds the lock)."""
     upstream_fp = upstream.earbench_fingerprint
     meta = {"upstream": name, "fingerprint": upstream_fp, "task": task, "version": task_version,
-            "split": split, "pooling": pooling, "num_items": len(paths), "hop_ms": float(upstream.hop_ms)}
+            "split": split, "pooling": pooling, "num_items": len(paths), "hop_ms": float(upstream.hop_ms),
+            "layers": str(layers)}
     writer = cache.writer(key, len(paths), meta)
     done = writer.done_items()
     todo = [i for i in range(len(paths)) if i not in done]
@@ -200,7 +216,7 @@ def _extract_missing(upstream: torch.nn.Module, paths: Sequence[str], key: str, 
                       completed=len(done)) as advance:
         for indices, audio, lengths in iterate_batches(paths, int(upstream.sample_rate), batches, workers):
             items = embed_batch(upstream, audio, lengths, pooling, name, [paths[i] for i in indices], windowing,
-                                batch_seconds, stats, max_windows)
+                                batch_seconds, stats, max_windows, layers)
             for i, item in zip(indices, items):
                 if not np.isfinite(item).all():
                     raise UpstreamError(f"upstream {name!r} returned NaN or infinite values for {paths[i]}")

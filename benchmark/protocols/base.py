@@ -131,9 +131,20 @@ class RunContext:
 
     def is_cached(self, split: str, pooling: str) -> bool:
         """Whether the cache holds `split`'s embeddings under `pooling` (the planner skips warm extractions)."""
+        return self._cached(split, pooling, self.kept_layers(split, pooling))
+
+    def _cached(self, split: str, pooling: str, layers: str | int) -> bool:
         upstream, pooled = self.source(pooling)
         return self.cache.load(embedding_key(upstream.earbench_fingerprint, self.task.name, self.task.version,
-                                             split, pooled, list(self.manifests[split]["path"]))) is not None
+                                             split, pooled, list(self.manifests[split]["path"]), layers)) is not None
+
+    def kept_layers(self, split: str, pooling: str) -> str | int:
+        """The hidden states `pooling`'s cache entry keeps: frames (the big entries) only the
+        run's layer, unless the run weighs every layer, `frame_layers="all"` asks for all, or an
+        entry of all is already there; pooled entries (small) always every layer."""
+        if pooling != "frames" or self.weighted or self.settings.frame_layers == "all":
+            return "all"
+        return "all" if self._cached(split, pooling, "all") else self.settings.layer
 
     def embeddings(self, split: str, pooling: str | None = None) -> Embeddings:
         pooling = pooling or self.settings.pooling
@@ -145,7 +156,7 @@ class RunContext:
                 upstream, list(self.manifests[split]["path"]), task=self.task.name,
                 task_version=self.task.version, split=split, pooling=pooled, cache=self.cache,
                 batch_seconds=self.settings.batch_seconds, workers=self.settings.workers,
-                progress=self.settings.progress, stats=self.stats)
+                progress=self.settings.progress, stats=self.stats, layers=self.kept_layers(split, pooling))
             if pooling == "frames":
                 self._check_has_frames(split, self._embeddings[split, pooling])
         return self._embeddings[split, pooling]
@@ -169,8 +180,11 @@ class RunContext:
                                 f"{self.upstream_name!r} has {num_layers} layers (0..{num_layers - 1})")
         return index % num_layers
 
-    def _layers(self, num_layers: int) -> int | slice:
-        return slice(None) if self.weighted else self.layer_index(num_layers)
+    def _layers(self, emb: Embeddings) -> int | slice:
+        """Where the run's layer(s) are in `emb`: an entry of one layer holds only it."""
+        if emb.meta.get("layers", "all") != "all":
+            return 0
+        return slice(None) if self.weighted else self.layer_index(emb.num_layers)
 
     def clip_features(self, splits: list[str], pooling: str | None = None) -> np.ndarray:
         """Pooled features for the concatenation of `splits`, float32: [N, D] for one layer,
@@ -182,7 +196,7 @@ class RunContext:
         arrays = []
         for split in splits:
             emb = self.embeddings(split, pooling)
-            arrays.append(np.asarray(emb.data[:, self._layers(emb.num_layers)], dtype=np.float32))
+            arrays.append(np.asarray(emb.data[:, self._layers(emb)], dtype=np.float32))
         return np.concatenate(arrays)
 
     def clip(self, part: Part, pooling: str | None = None) -> np.ndarray:
@@ -197,7 +211,7 @@ class RunContext:
         pieces = []
         for split in part.splits:
             emb = self.embeddings(split, "frames")
-            layers = self._layers(emb.num_layers)
+            layers = self._layers(emb)
             pieces += [(emb, i, layers) for i in range(len(emb.offsets) - 1)]
         chosen = [pieces[r] for r in part.rows]
         lengths = np.array([emb.offsets[i + 1] - emb.offsets[i] - skip for emb, i, _ in chosen], dtype=np.int64)
