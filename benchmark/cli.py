@@ -158,6 +158,8 @@ def run(
     retries: Optional[int] = typer.Option(None, min=0, help="Retries of a failed job (default: 0 local, 2 ray); "
                                                             "harness errors (bad audio, contract) are not retried."),
     timings: bool = typer.Option(False, help="Print where the time went (extraction, probes, idle)."),
+    device: Optional[str] = typer.Option(None, help="Where the heads train: cpu, cuda, cuda:N (default: the GPU "
+                                                    "when one is visible)."),
 ) -> None:
     """Evaluate upstream(s) on task(s): embeddings are cached, records written to RESULTS.
 
@@ -182,7 +184,8 @@ def run(
     # the same settings, planning and executors as `evaluate()`
     settings = RunSettings(protocol=protocol or "linear", layer=layer, pooling=pooling, train_fraction=train_fraction,
                            options=parse_options(option), prompts=prompt, results=results, workers=workers,
-                           batch_seconds=batch_seconds, progress=True, rerun=rerun, command=command_line())
+                           batch_seconds=batch_seconds, progress=True, rerun=rerun, command=command_line(),
+                           device=device)
     runner = make_executor(executor, address=address, retries=retries, processes=processes)
     if benchmark is not None:
         single = False

@@ -49,6 +49,18 @@ def check_options(options: object) -> dict[str, Any]:
     return dict(options)
 
 
+def check_device(name: str) -> None:
+    """`--device` names a device torch knows, and a visible one if it is CUDA."""
+    import torch  # here: the CLI's start-up imports this module, not torch
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise ProtocolError(f"--device {name!r} is not a device (cpu, cuda, cuda:N, mps)") from None
+    if device.type == "cuda" and (not torch.cuda.is_available() or (device.index or 0) >= torch.cuda.device_count()):
+        raise ProtocolError(f"--device {name!r}: no CUDA device is visible"
+                            + (f" at index {device.index}" if torch.cuda.is_available() else ""))
+
+
 @dataclass(frozen=True)
 class RunSettings:
     """What every job of one run shares.
@@ -64,7 +76,9 @@ class RunSettings:
     for (the command line, or the `evaluate()` call): each record keeps it, but it is no part
     of what a run is (`identity`). `frame_layers` is what a frame cache keeps: "needed" (the
     run's layer alone, or all for `weighted`) or "all" (for runs that will probe every layer);
-    it changes disk use, not results.
+    it changes disk use, not results. `device` is where the heads train ("cpu", "cuda",
+    "cuda:1"; None: the GPU when one is visible, as extraction); like `workers`, no part of
+    what a run is (results agree across devices within float tolerance, docs/protocols.md).
     """
 
     protocol: str = "linear"
@@ -80,11 +94,14 @@ class RunSettings:
     rerun: bool = False
     command: str | None = None
     frame_layers: str = "needed"
+    device: str | None = None
     prompts: InitVar[Sequence[str] | None] = None
 
     def __post_init__(self, prompts: Sequence[str] | None) -> None:
         if not isinstance(self.protocol, str) or not self.protocol:
             raise ProtocolError(f"the protocol must be a name, got {self.protocol!r}")
+        if self.device is not None:
+            check_device(self.device)
         if self.frame_layers not in ("needed", "all"):
             raise ProtocolError(f"frame_layers must be 'needed' or 'all', got {self.frame_layers!r}")
         if self.pooling is not None and self.pooling not in POOLINGS:

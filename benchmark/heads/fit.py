@@ -6,7 +6,6 @@ forward runs under bf16 autocast.
 """
 from __future__ import annotations
 
-import contextlib
 import copy
 from typing import Any, Callable, Iterable
 
@@ -14,11 +13,6 @@ import torch
 
 from benchmark.heads.grid import small_work_threads
 from benchmark.progress import progress_bar
-
-
-def autocast(device: torch.device) -> contextlib.AbstractContextManager:
-    """bf16 autocast on CUDA (the memory and speed of mixed precision), nothing elsewhere."""
-    return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
 
 
 def fit_module(module: torch.nn.Module, param_groups: list[dict], batches: Callable[[torch.Generator], Iterable[Any]],

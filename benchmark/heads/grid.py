@@ -21,6 +21,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from benchmark.heads.device import autocast, device_of, to_device
+
 DEFAULT_LRS = (1e-3, 1e-2)
 DEFAULT_WEIGHT_DECAYS = (1e-4, 1e-3, 1e-2, 1e-1)
 #: HEAR's MLP grid (hear-eval-kit): hidden width 1024, dropout 0.1, Adam, these learning rates
@@ -187,7 +189,8 @@ def _fit_grid(head: torch.nn.Module, points: Sequence[dict], batches: Callable[[
     gen = torch.Generator().manual_seed(seed)
     G = len(points)
     params = [p for p in head.parameters()]
-    lr = torch.tensor([float(p["lr"]) for p in points])
+    device = device_of(head)
+    lr = torch.tensor([float(p["lr"]) for p in points], device=device)
     moments = [(torch.zeros_like(p), torch.zeros_like(p)) for p in params]
     beta1, beta2, eps = 0.9, 0.999, 1e-8
     best_score = torch.full((G,), -float("inf"))
@@ -202,8 +205,10 @@ def _fit_grid(head: torch.nn.Module, points: Sequence[dict], batches: Callable[[
         for inputs, target in batches(gen):
             if step == 0:
                 small_work_threads(sum(p.numel() for p in params), int(inputs[0].shape[0]))
-            out = head(*inputs)
-            total = (loss(out, target) + head.penalty()).sum()  # grid points are independent
+            inputs, target = to_device(inputs, device), to_device(target, device)
+            with autocast(device):
+                out = head(*inputs)
+                total = (loss(out, target) + head.penalty()).sum()  # grid points are independent
             grads = torch.autograd.grad(total, params, allow_unused=True)
             step += 1
             with torch.no_grad():
@@ -213,7 +218,7 @@ def _fit_grid(head: torch.nn.Module, points: Sequence[dict], batches: Callable[[
                     m.mul_(beta1).add_(g, alpha=1 - beta1)
                     v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
                     update = (m / (1 - beta1 ** step)) / ((v / (1 - beta2 ** step)).sqrt() + eps)
-                    p.sub_(lr.to(p.device).view(-1, *[1] * (p.ndim - 1)) * update)
+                    p.sub_(lr.view(-1, *[1] * (p.ndim - 1)) * update)
         head.eval()
         with torch.no_grad():
             scores, losses = (torch.as_tensor(t, dtype=torch.float64).cpu() for t in validate(head))
@@ -263,6 +268,7 @@ def fit_lbfgs(head: GridHead, points: Sequence[dict], inputs: tuple, target: Any
     small_work_threads(sum(p.numel() for p in head.parameters()), int(inputs[0].shape[0]))
     try:
         head.eval()  # no dropout: the objective must be deterministic for the line search
+        inputs, target = to_device(inputs, device_of(head)), to_device(target, device_of(head))
         params = list(head.parameters())
         G = head.grid
         theta = torch.cat([p.detach().reshape(G, -1) for p in params], dim=1)

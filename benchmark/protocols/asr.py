@@ -14,6 +14,7 @@ import torch
 
 from benchmark.heads.ctc import BiLSTMHead, CharVocabulary, ctc_infeasible, greedy, grid_ctc_loss, targets_of
 from benchmark.errors import ProtocolError
+from benchmark.heads.device import device_of, to_device
 from benchmark.heads.fit import fit_module
 from benchmark.scoring.items import ItemOutputs, transcript_outputs
 from benchmark.scoring.metrics import METRICS
@@ -39,10 +40,11 @@ def transcripts(part: Part) -> list[str]:
 def decode_grid(head: torch.nn.Module, inputs: Sequences, vocab: CharVocabulary, chunk: int = 64) -> list[list[str]]:
     """Greedy transcripts of every item for every grid point: [G][n]."""
     texts: list[list[str]] | None = None
+    device = device_of(head)
     with torch.no_grad():
         for start in range(0, len(inputs), chunk):
             x, mask = inputs.batch(torch.arange(start, min(start + chunk, len(inputs))))
-            logits = head(x, mask)
+            logits = head(x.to(device), mask.to(device)).float().cpu()
             logits = logits if logits.ndim == 4 else logits[None]
             lengths = output_mask(head, mask).sum(1).tolist()
             decoded = [[vocab.decode(ids) for ids in greedy(g, lengths)] for g in logits]
@@ -112,7 +114,7 @@ def run_ctc_grid(ctx: RunContext, roles: dict[str, list[str]], seed: int, kind: 
         return -cer, cer
 
     fit = fit_heads(config, x_train, targets, x_valid, len(vocab), loss=loss, score=score, seed=seed,
-                    valid_outputs=lambda h, inputs: decode_grid(h, inputs, vocab))
+                    valid_outputs=lambda h, inputs: decode_grid(h, inputs, vocab), device=ctx.probe_device)
     hypotheses = decode_grid(fit.head, x_test, vocab)[0]
     fit.chosen["valid_cer"] = -fit.chosen.pop("valid_score")
     metrics, items = asr_metrics(ctx.task.metrics, test, hypotheses)
@@ -127,6 +129,8 @@ def run_bilstm(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> HeadR
     stack = ctx.option("stack", max(1, round(SUPERB_HOP_MS / ctx.upstream.hop_ms)))
     upsample = ctx.option("upsample", max(1, math.ceil(ctx.upstream.hop_ms / SUPERB_HOP_MS - 1e-6)))
     head = BiLSTMHead(x_train.dim, len(vocab), hidden=hidden, layers=x_train.layers, stack=stack, upsample=upsample)
+    device = ctx.probe_device
+    head.to(device)
     lengths = torch.as_tensor(x_train.lengths)
     frames = head.output_mask(torch.arange(int(lengths.max()))[None, :] < lengths[:, None]).sum(1)
     infeasible = check_feasible(ctx, encoded, frames.tolist(), "bilstm")
@@ -138,7 +142,7 @@ def run_bilstm(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> HeadR
             yield x_train.batch(idx), targets_of([encoded[int(i)] for i in idx])
 
     def step_loss(batch: tuple) -> torch.Tensor:
-        (x, mask), target = batch
+        (x, mask), target = to_device(batch, device)
         return grid_ctc_loss(head(x, mask)[None], head.output_mask(mask), target)[0]
 
     def validate() -> float:

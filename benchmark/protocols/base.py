@@ -14,6 +14,7 @@ from benchmark.features.cache import EmbeddingCache, Embeddings
 from benchmark.features.digest import task_digest
 from benchmark.errors import EarbenchError, ProtocolError
 from benchmark.family import FAMILIES, families_with, family_of
+from benchmark.heads.device import probe_device
 from benchmark.features.extract import ExtractStats, embedding_key, extract
 from benchmark.protocols import PROTOCOLS
 from benchmark.protocols.options import Option, check_options
@@ -108,6 +109,11 @@ class RunContext:
     def weighted(self) -> bool:
         return self.settings.weighted
 
+    @property
+    def probe_device(self) -> torch.device:
+        """Where this run's heads train (`--device`; default the GPU when one is visible)."""
+        return probe_device(self.settings.device)
+
     def option(self, key: str, default: Any) -> Any:
         """A protocol option (`-o key=value`), converted to the type of its default."""
         value = self.settings.options.get(key, default)
@@ -135,6 +141,8 @@ class RunContext:
 
     def _cached(self, split: str, pooling: str, layers: str | int) -> bool:
         upstream, pooled = self.source(pooling)
+        if getattr(upstream, "earbench_fingerprint", None) is None:
+            upstream.earbench_fingerprint = fingerprint(upstream)  # as extract() sets it
         return self.cache.load(embedding_key(upstream.earbench_fingerprint, self.task.name, self.task.version,
                                              split, pooled, list(self.manifests[split]["path"]), layers)) is not None
 

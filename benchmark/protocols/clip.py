@@ -72,7 +72,7 @@ def run_clip(ctx: RunContext, roles: dict[str, list[str]], seed: int, kind: str)
         def score(out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             return grid_accuracy(out, y_valid), grid_cross_entropy(out, y_valid.clamp_min(0))
     fit = fit_heads(config_for(ctx, kind), x_train, y_train, x_valid, len(vocab), loss=loss, score=score,
-                    seed=seed, attention=ctx.settings.pooling == "attention")
+                    seed=seed, attention=ctx.settings.pooling == "attention", device=ctx.probe_device)
     scores = run_inputs(fit.head, x_test)[0].numpy()
     metrics, items = clip_metrics(ctx, test.manifest, scores, vocab)
     return metrics, fit.chosen, items

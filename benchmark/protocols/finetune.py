@@ -19,8 +19,9 @@ import torch.nn.functional as F
 from benchmark.family import family_of
 from benchmark.features.audio import bucket_batches, iterate_batches
 from benchmark.features.extract import device_of, validate_output
+from benchmark.heads.device import autocast
 from benchmark.heads.featurizer import WeightedLayerSum
-from benchmark.heads.fit import autocast, fit_module
+from benchmark.heads.fit import fit_module
 from benchmark.heads.grid import grid_accuracy, grid_average_precision
 from benchmark.protocols.base import HeadResult, Part, Protocol, RunContext, reads
 from benchmark.protocols.clip import clip_metrics, encode

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from benchmark.errors import ProtocolError
+from benchmark.heads.device import device_of, to_device
 from benchmark.heads.grid import (DEFAULT_LRS, DEFAULT_WEIGHT_DECAYS, MLP_DROPOUT, MLP_HIDDEN, MLP_LRS, GridFit,
                                   GridHead, fit_grid, fit_lbfgs, grid_points, minibatches)
 from benchmark.protocols.base import RunContext
@@ -92,11 +93,14 @@ def clip_inputs(ctx: RunContext, parts: Sequence) -> list[Inputs]:
 
 
 def run_inputs(head: GridHead, inputs: Inputs, chunk: int = 4096) -> torch.Tensor:
-    """Outputs of every grid point on every item, [G, n, out], without gradients."""
+    """Outputs of every grid point on every item, [G, n, out], without gradients, on the host
+    (each chunk goes to the head's device and its outputs come back). In float32 even on
+    CUDA: bf16 logits would tie scores that ranking metrics must order."""
     step = chunk if isinstance(inputs, Pooled) else max(1, chunk // 64)
+    device = device_of(head)
     with torch.no_grad():
-        return torch.cat([head(*inputs.batch(torch.arange(i, min(i + step, len(inputs)))))
-                          for i in range(0, len(inputs), step)], dim=1)
+        return torch.cat([head(*to_device(inputs.batch(torch.arange(i, min(i + step, len(inputs)))), device))
+                          .float().cpu() for i in range(0, len(inputs), step)], dim=1)
 
 
 @dataclass(frozen=True)
@@ -138,12 +142,14 @@ def config_for(ctx: RunContext, kind: str, base: HeadConfig | None = None) -> He
 def fit_heads(config: HeadConfig, train: Inputs, y_train: torch.Tensor | Callable[[torch.Tensor], Any],
               valid: Inputs, out_dim: int, *, loss: Callable[[torch.Tensor, Any], torch.Tensor],
               score: Callable[[Any], tuple[torch.Tensor, torch.Tensor]], seed: int, attention: bool = False,
-              valid_outputs: Callable[[GridHead, Inputs], Any] | None = None) -> GridFit:
+              valid_outputs: Callable[[GridHead, Inputs], Any] | None = None,
+              device: torch.device | None = None) -> GridFit:
     """Train the grid(s) of `config`; the best point over all depths on valid wins.
 
     `y_train` is indexed by minibatch (or called with the indices, for structured targets);
     `loss(out [G, b, ...], y) -> [G]`; `score(valid_outputs(head, valid)) -> (scores [G],
-    losses [G])`, where `valid_outputs` defaults to the head's outputs [G, n, out].
+    losses [G])`, where `valid_outputs` defaults to the head's outputs [G, n, out]. The heads
+    train on `device` (default the CPU); inputs and outputs stay on the host.
     """
     valid_outputs = valid_outputs or run_inputs
     targets = y_train if callable(y_train) else (lambda idx: y_train[idx])
@@ -153,7 +159,7 @@ def fit_heads(config: HeadConfig, train: Inputs, y_train: torch.Tensor | Callabl
             points = grid_points(weight_decay=config.weight_decays)
             head = GridHead(len(points), train.dim, out_dim, layers=train.layers,
                             weight_decay=[p["weight_decay"] for p in points],
-                            generator=torch.Generator().manual_seed(seed), init_std=0.01)
+                            generator=torch.Generator().manual_seed(seed), init_std=0.01).to(device or "cpu")
             fits.append(fit_lbfgs(head, points, (train.x,), targets(torch.arange(len(train))), loss,
                                   lambda h: score(valid_outputs(h, valid))))
             continue
@@ -163,7 +169,7 @@ def fit_heads(config: HeadConfig, train: Inputs, y_train: torch.Tensor | Callabl
         gen = torch.Generator().manual_seed(seed)
         head = GridHead(len(points), train.dim, out_dim, hidden=[config.hidden] * depth, dropout=config.dropout,
                         layers=train.layers, attention=attention, weight_decay=[p["weight_decay"] for p in points],
-                        generator=gen, init_std=0.01 if depth == 0 else None)
+                        generator=gen, init_std=0.01 if depth == 0 else None).to(device or "cpu")
 
         def batches(g: torch.Generator, head_batch: int = config.batch_size if isinstance(train, Pooled)
                     else max(8, config.batch_size // 64)):

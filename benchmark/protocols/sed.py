@@ -88,7 +88,7 @@ def run_sed(ctx: RunContext, roles: dict[str, list[str]], seed: int, kind: str) 
     # of frames make every extra epoch of loss polishing expensive
     config = replace(config_for(ctx, kind), converge=False)
     fit = fit_heads(config, Pooled(x_train[rows], stats), y_train, inputs_valid, len(labels),
-                    loss=grid_bce, score=score, seed=seed)
+                    loss=grid_bce, score=score, seed=seed, device=ctx.probe_device)
     probs_valid = torch.sigmoid(run_inputs(fit.head, inputs_valid)[0]).numpy()
     probs_test = torch.sigmoid(run_inputs(fit.head, Pooled(x_test, stats))[0]).numpy()
     metrics, post, items = finish(ctx, valid, test, probs_valid, probs_test, o_valid, o_test, labels)

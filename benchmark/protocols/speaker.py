@@ -157,7 +157,7 @@ def run_projection(ctx: RunContext, roles: dict[str, list[str]], seed: int, kind
     gen = torch.Generator().manual_seed(seed)
     body = GridHead(len(points), x_train.dim, dim, hidden=[config.hidden] * depth, dropout=config.dropout,
                     layers=x_train.layers, weight_decay=[p["weight_decay"] for p in points], generator=gen)
-    model = AMSoftmaxGrid(body, len(speakers), gen)
+    model = AMSoftmaxGrid(body, len(speakers), gen).to(ctx.probe_device)
 
     def batches(g: torch.Generator):
         for idx in minibatches(len(x_train), config.batch_size, g):

@@ -22,7 +22,7 @@ def evaluate(model: str | torch.nn.Module, tasks: Iterable[str | Path | TaskSpec
              results: str | Path | None = None, cache: EmbeddingCache | None = None, workers: int = 0,
              batch_seconds: float = 160.0, progress: bool = True, rerun: bool = False,
              name: str | None = None, train_fraction: float = 1.0, prompts: Sequence[str] | None = None,
-             options: dict[str, Any] | None = None, executor: Any = None) -> list[dict]:
+             options: dict[str, Any] | None = None, executor: Any = None, device: str | None = None) -> list[dict]:
     """Run `protocol` on every task (or the tasks of `suite`) for seeds 0..seeds-1; or, with
     `benchmark`, every task of that benchmark under its declared protocol, layer and pooling
     (`benchmark.benchmarks`; then tasks, suite and the protocol settings stay unset).
@@ -32,7 +32,7 @@ def evaluate(model: str | torch.nn.Module, tasks: Iterable[str | Path | TaskSpec
     a fresh stratified draw per seed); `pooling` None is each pairing's default (a HEAR
     module's own scene embedding on clip tasks, else mean); `prompts` are zero-shot
     templates with `{label}`; `options` are protocol settings (e.g. {"encoder_lr": 1e-5}
-    for finetune).
+    for finetune); `device` is where the heads train (default: the GPU when one is visible).
     Records are written under `results` when given; a record already there for the same
     upstream fingerprint, task version, task data and protocol settings is reused instead of
     recomputed (pass `rerun=True` to recompute), so an interrupted suite finishes only
@@ -52,7 +52,7 @@ def evaluate(model: str | torch.nn.Module, tasks: Iterable[str | Path | TaskSpec
     settings = RunSettings(protocol=protocol, layer=layer, pooling=pooling, train_fraction=train_fraction,
                            options={} if options is None else options, prompts=prompts, results=results,
                            cache_root=cache.root if cache else None, workers=workers, batch_seconds=batch_seconds,
-                           progress=progress, rerun=rerun,
+                           progress=progress, rerun=rerun, device=device,
                            command=call_text(model, tasks, suite=suite, benchmark=benchmark, protocol=protocol, seeds=seeds, layer=layer,
                                              pooling=pooling, results=results, rerun=rerun, name=name,
                                              train_fraction=train_fraction, prompts=prompts, options=options))
