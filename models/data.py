@@ -80,6 +80,8 @@ def resolve_data(spec: str) -> tuple[list[Path], str]:
 def built_folder(name: str) -> Path | None:
     """The folder called `name` built under `$EARBENCH_HOME`, if any: the mini suite's build for
     `$EARBENCH_MINI_SIZE` (`data/mini/<size>/<name>`, default size small) first, then any depth up to 3."""
+    if Path(name).is_absolute():  # a path that is not there, not a name
+        return None
     size = os.environ.get("EARBENCH_MINI_SIZE", "small")
     patterns = (f"data/mini/{size}/{name}", name, f"*/{name}", f"*/*/{name}", f"*/*/*/{name}")
     built = [p for pattern in patterns for p in sorted(home().glob(pattern)) if p.is_dir()]

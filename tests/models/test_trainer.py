@@ -82,6 +82,8 @@ def test_data_resolution(audio_dir, tmp_path, earbench_home):
     assert [f.name for f in files] == ["clip0.flac", "clip1.wav"] and "train.csv" in where
     with pytest.raises(DataError, match="no-such-corpus"):
         resolve_data("no-such-corpus")
+    with pytest.raises(DataError, match="not a folder"):  # a path that is not there: the same one line
+        resolve_data(str(tmp_path / "missing" / "mini-pretrain"))
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="no .* files"):
         resolve_data(str(tmp_path / "empty"))
