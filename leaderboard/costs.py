@@ -39,6 +39,8 @@ def read_costs(path: str | Path) -> pd.DataFrame:
         raise EarbenchError(f"{path}: not a cost file (an object of measurements by 'fingerprint|device|seconds')")
     rows = []
     for key, m in kept.items():
+        if isinstance(m, dict) and isinstance(m.get("error"), str):
+            continue  # not measured: the clip did not fit the machine (the cost table says why)
         fields_ok = isinstance(m, dict) and all(f in m for f in FIELDS)
         numbers_ok = fields_ok and all(isinstance(m[f], (int, float)) and math.isfinite(m[f]) and m[f] >= 0
                                        for f in ("macs", "wall_s", "peak_bytes", "seconds"))

@@ -25,6 +25,7 @@ import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
+from benchmark.features import memory_budget
 from benchmark.features.peak_memory import PeakTensorBytes
 from benchmark.analyses.report import Analysis, Point, curves, markdown, write_report
 from benchmark.errors import EarbenchError
@@ -68,6 +69,28 @@ def countable() -> Iterator[None]:
 def synchronize(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+
+
+def over_budget(upstream: torch.nn.Module, seconds: float) -> str | None:
+    """Why a clip of `seconds` would not fit this machine's memory, or None: past
+    `ESTIMATE_ABOVE_S` a forward's peak is predicted from short probe forwards (as extraction
+    does, and with the counting forward's plain attention, the larger), so that an encoder with
+    full attention over ten minutes reports "does not fit" instead of being killed."""
+    longest = max(length for _, length in windows(upstream, int(seconds * int(upstream.sample_rate))))
+    piece_s = longest / int(upstream.sample_rate)
+    weights = next(iter(upstream.parameters()), None)
+    device = weights.device if weights is not None else torch.device("cpu")
+    budget = memory_budget.budget_bytes(device)
+    if piece_s <= memory_budget.ESTIMATE_ABOVE_S or budget is None:
+        return None
+    with torch.no_grad(), countable():
+        model = memory_budget.measure(lambda audio, lengths: upstream(audio.to(device), lengths.to(device)),
+                                      int(upstream.sample_rate), device)
+    need = model.bytes(1, piece_s)
+    if need <= budget:
+        return None
+    return (f"does not fit: a {piece_s:g} s forward needs about {memory_budget.gib(need)} (predicted), "
+            f"over the budget of {memory_budget.gib(budget)}")
 
 
 def measure(upstream: torch.nn.Module, seconds: float, repeats: int = 3) -> dict:
@@ -122,9 +145,14 @@ def cost(models: Sequence[str | torch.nn.Module], *, lengths: Sequence[float] = 
         for seconds in lengths:
             key = f"{fp}|{device}|{seconds:g}"
             if key not in kept:
-                kept[key] = {"model": name, "params": params, **measure(upstream, seconds, repeats)}
+                why = over_budget(upstream, seconds)
+                kept[key] = {"model": name, "params": params, **({"seconds": seconds, "error": why, "device": device}
+                                                                 if why else measure(upstream, seconds, repeats))}
                 write_json(store, kept)  # each measurement kept as it is made: an interrupted run resumes
             m = kept[key]
+            if m.get("error"):
+                rows.append((name, params, f"{seconds:g}", "-", "-", "-", "-", f"{m['device']}: {m['error']}"))
+                continue
             per_s, rtf = m["macs"] / seconds, m["wall_s"] / seconds
             rows.append((name, params, f"{seconds:g}", m["forwards"], per_s, rtf, m["peak_bytes"] / 2 ** 20,
                          m["device"]))

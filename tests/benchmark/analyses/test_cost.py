@@ -122,3 +122,19 @@ def test_cost_report_reuses_its_measurements(tmp_path, capsys):
                            "--out", str(tmp_path))
     assert code == 0, err
     assert json.loads((tmp_path / "cost.json").read_text()) == kept  # reused, not measured again
+
+
+def test_a_clip_over_the_memory_budget_is_reported_not_run(tmp_path, monkeypatch):
+    """Full attention over a long clip: the predicted peak (from short probe forwards) is over a
+    small budget, so the table says it does not fit, the board's reader skips it, nothing runs."""
+    from benchmark.analyses import cost as cost_analysis
+    from leaderboard.costs import read_costs
+    monkeypatch.setenv("EARBENCH_MEMORY_GB", "0.05")
+    cost_analysis.cost([Attending()], lengths=[1.0, 60.0], repeats=1, device="cpu", out=tmp_path)
+    short, long = sorted(json.loads((tmp_path / "cost.json").read_text()).values(), key=lambda m: m["seconds"])
+    assert short["macs"] > 0 and "error" not in short  # a second fits: measured
+    assert "macs" not in long and long["error"].startswith("does not fit: a 60 s forward needs about")
+    assert "over the budget of 0.05 GiB" in (tmp_path / "cost.md").read_text()
+    assert read_costs(tmp_path / "cost.json").empty  # no 10 s measurement; the error entry is skipped
+    monkeypatch.setenv("EARBENCH_MEMORY_GB", "1000")
+    assert cost_analysis.over_budget(Attending(), 60.0) is None
