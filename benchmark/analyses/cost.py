@@ -13,8 +13,10 @@ is `torch.cuda.max_memory_allocated` above what was allocated before, on CUDA, a
 in OUT/cost.json by upstream fingerprint, device and length, and reused."""
 from __future__ import annotations
 
+import gc
 import json
 import math
+import os
 import statistics
 import time
 from contextlib import contextmanager
@@ -93,6 +95,50 @@ def over_budget(upstream: torch.nn.Module, seconds: float) -> str | None:
             f"over the budget of {memory_budget.gib(budget)}")
 
 
+@contextmanager
+def address_space_limit(extra: float | None) -> Iterator[None]:
+    """On Linux CPUs, allocations past `extra` bytes more than this process holds now fail (a
+    MemoryError or torch's allocator error) instead of waking the OOM killer: the CPU's peak
+    counter sees only tensors, not a kernel's scratch, so a prediction alone can be far short."""
+    try:
+        import resource
+        with open("/proc/self/statm") as statm:
+            held = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (ImportError, OSError, ValueError):
+        extra = None
+    if extra is None:
+        yield
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = int(held + extra) if hard == resource.RLIM_INFINITY else min(int(held + extra), hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+def measure_within_budget(upstream: torch.nn.Module, seconds: float, repeats: int) -> dict:
+    """`measure`, or {"error": ...} when the clip does not fit: predicted over the budget, or (on
+    the CPU, past ESTIMATE_ABOVE_S) an allocation over it failed."""
+    why = over_budget(upstream, seconds)
+    if why:
+        return {"seconds": seconds, "error": why}
+    weights = next(iter(upstream.parameters()), None)
+    device = weights.device if weights is not None else torch.device("cpu")
+    budget = memory_budget.budget_bytes(device)
+    guard = budget if device.type == "cpu" and seconds > memory_budget.ESTIMATE_ABOVE_S else None
+    try:
+        with address_space_limit(guard):
+            return measure(upstream, seconds, repeats)
+    except (MemoryError, RuntimeError) as err:
+        if isinstance(err, RuntimeError) and "alloc" not in str(err).lower():
+            raise
+    gc.collect()
+    return {"seconds": seconds, "error": f"does not fit: its forward ran out of the budget of "
+                                         f"{memory_budget.gib(budget)}"}
+
+
 def measure(upstream: torch.nn.Module, seconds: float, repeats: int = 3) -> dict:
     """One upstream at one clip length: multiply-adds, median wall seconds, peak bytes, windows."""
     weights = next(iter(upstream.parameters()), None)
@@ -145,9 +191,8 @@ def cost(models: Sequence[str | torch.nn.Module], *, lengths: Sequence[float] = 
         for seconds in lengths:
             key = f"{fp}|{device}|{seconds:g}"
             if key not in kept:
-                why = over_budget(upstream, seconds)
-                kept[key] = {"model": name, "params": params, **({"seconds": seconds, "error": why, "device": device}
-                                                                 if why else measure(upstream, seconds, repeats))}
+                kept[key] = {"model": name, "params": params, "device": device,
+                             **measure_within_budget(upstream, seconds, repeats)}
                 write_json(store, kept)  # each measurement kept as it is made: an interrupted run resumes
             m = kept[key]
             if m.get("error"):

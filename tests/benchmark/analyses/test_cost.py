@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 
 from benchmark.analyses.cost import measure
@@ -138,3 +139,15 @@ def test_a_clip_over_the_memory_budget_is_reported_not_run(tmp_path, monkeypatch
     assert read_costs(tmp_path / "cost.json").empty  # no 10 s measurement; the error entry is skipped
     monkeypatch.setenv("EARBENCH_MEMORY_GB", "1000")
     assert cost_analysis.over_budget(Attending(), 60.0) is None
+
+
+def test_an_allocation_past_the_guard_fails_instead_of_waking_the_oom_killer():
+    import sys
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the address-space limit is Linux's")
+    from benchmark.analyses.cost import address_space_limit
+    with address_space_limit(200 * 2 ** 20):
+        small = torch.ones(1024, 1024)  # 4 MB: fine
+        with pytest.raises((MemoryError, RuntimeError)):
+            torch.ones(2 ** 30, dtype=torch.float32)  # 4 GiB: refused
+    assert small.sum() == 2 ** 20 and torch.ones(2 ** 28, dtype=torch.uint8).numel() == 2 ** 28  # lifted after
