@@ -19,6 +19,7 @@ from benchmark.analyses.report import Analysis, curves, interval_text, markdown,
 from benchmark.analyses.runs import run_records
 from benchmark.errors import EarbenchError
 from benchmark.record import Record, RecordError, record_path
+from benchmark.scoring.metrics import METRICS
 from benchmark.settings import RunSettings
 from benchmark.task import TaskSpec
 from benchmark.upstream import load_upstream
@@ -58,7 +59,7 @@ def layers(models: Sequence[str | torch.nn.Module], tasks: Sequence[str | Path |
     mean learned weight of each layer beside it where weighted-sum records exist)."""
     if settings.results is None:
         raise EarbenchError("layer-wise analysis: give a results folder (its records are the curve's points)")
-    points, rows, weights = [], [], {}
+    points, rows, weights, metrics = [], [], {}, {}
     for model in models:
         by_layer = {}
         for layer in range(count_layers(model)):
@@ -76,11 +77,13 @@ def layers(models: Sequence[str | torch.nn.Module], tasks: Sequence[str | Path |
                 first = records[0]
                 p = point(records, settings.results, series=first.model, panel=task, x=layer)
                 points.append(p)
+                metrics[first.model, task] = first.main_metric
                 rows.append((first.model, task, layer, first.main_metric, p.score, interval_text(p.lo, p.hi), p.over,
                              p.runs, "" if mean_weights is None else float(mean_weights[layer])))
     best = {}
     for key in dict.fromkeys((p.series, p.panel) for p in points):
-        top = max((p for p in points if (p.series, p.panel) == key), key=lambda p: (p.score, -p.x))
+        sign = 1.0 if METRICS.get(metrics[key]).higher_is_better else -1.0  # an EER's best layer is its lowest
+        top = max((p for p in points if (p.series, p.panel) == key), key=lambda p: (sign * p.score, -p.x))
         best[key] = (float(top.x), top.score, math.nan)
     table = markdown(("model", "task", "layer", "metric", "score", "95% interval", "over", "runs",
                       "learned weight"), rows)

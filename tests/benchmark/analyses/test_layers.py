@@ -67,3 +67,15 @@ def test_every_layer_of_random_cnn_with_weights(tmp_path, tones, capsys):
     shown = [float(line.split("|")[9]) for line in rows]
     assert np.allclose(shown, weighted.layer_weights, atol=1e-4) and sum(shown) == pytest.approx(1.0, abs=1e-3)
     assert "learned weight" in (tmp_path / "o" / "layers.svg").read_text()
+
+
+def test_the_best_layer_of_a_lower_is_better_metric_is_its_lowest(tmp_path):
+    """On speaker verification (EER) the summary names the layer with the lowest score."""
+    from tests.support.family_tasks import write_sv_task
+    task = write_sv_task(tmp_path / "voices", speakers=(6, 4, 4), clips=6, detune=0.25)  # overlapping voices
+    analysis = layers(["random-cnn"], [str(task)], RunSettings(protocol="knn", results=tmp_path / "r",
+                                                               progress=False), seeds=1, out=tmp_path / "o")
+    eers = {int(p.x): p.score for p in analysis.points}
+    assert len(set(eers.values())) > 1  # the layers differ, so the choice matters
+    best_layer, best_score, _ = analysis.summary["random-cnn", "voices"]
+    assert best_score == min(eers.values()) and eers[int(best_layer)] == best_score
