@@ -119,7 +119,7 @@ def pair_cosines(z: torch.Tensor, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     Gram matrix when it is small (gathering both rows of every pair costs far more)."""
     if z.shape[1] ** 2 <= GRAM_FLOATS:
         return torch.stack([(zg @ zg.T)[a, b] for zg in z]).numpy()
-    chunk = max(1, GRAM_FLOATS // z.shape[2])
+    chunk = max(1, GRAM_FLOATS // (z.shape[0] * z.shape[2]))  # pairs a gather of both rows holds
     return torch.cat([(z[:, a[i:i + chunk]] * z[:, b[i:i + chunk]]).sum(-1) for i in range(0, len(a), chunk)],
                      dim=1).numpy()
 

@@ -47,3 +47,17 @@ def test_the_documented_layout_without_test_csv_takes_the_test_split_from_the_tr
     assert from_trials["metrics"] == with_csv["metrics"]
     named = {p for line in (task / "trials.csv").read_text().splitlines()[1:] for p in line.split(",")[:2]}
     assert from_trials["task"]["n"]["test"] == len(named) == with_csv["task"]["n"]["test"]
+
+
+def test_pair_cosines_from_the_gram_matrix_equal_those_gathered_pair_by_pair(monkeypatch):
+    import numpy as np
+    import pandas as pd
+    import torch
+    import torch.nn.functional as F
+    from benchmark.protocols import speaker
+    z = F.normalize(torch.randn(3, 50, 16, generator=torch.Generator().manual_seed(0)), dim=-1)
+    a, b, _ = speaker.valid_pairs(pd.Series([i % 7 for i in range(50)]))
+    expected = np.einsum("gpd,gpd->gp", z[:, a].numpy(), z[:, b].numpy())
+    assert np.allclose(speaker.pair_cosines(z, a, b), expected, atol=1e-6)  # one Gram matrix per point
+    monkeypatch.setattr(speaker, "GRAM_FLOATS", 100)  # too small for a Gram matrix: gathered in chunks
+    assert np.allclose(speaker.pair_cosines(z, a, b), expected, atol=1e-6)
