@@ -8,6 +8,7 @@ this module (to list or look up metrics) stays cheap.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -149,7 +150,9 @@ def _sed_eval_scorer(kind: str, reference: Events, estimate: Events, per_file: C
     misses). The label list is every label seen; overall scores are the same for any
     superset, such as the task's full vocabulary that HEAR passes.
     """
-    import sed_eval
+    with warnings.catch_warnings():  # dcase_util, which sed_eval imports, warns that pkg_resources is deprecated
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+        import sed_eval
 
     def rows(events: Sequence[Event], file: str) -> list[dict]:
         return [{"filename": file, "event_onset": float(on), "event_offset": float(off),
