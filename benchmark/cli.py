@@ -199,6 +199,10 @@ def run(
         console.print(f"[yellow]note:[/yellow] {count} record(s) in {escape(str(results))}/ recomputed, not reused: "
                       f"{escape(why)}",
                       highlight=False, soft_wrap=True)
+    for task_name, why in dict.fromkeys(s for plan in plans for s in plan.skipped):
+        console.print(f"[yellow]note:[/yellow] {escape(task_name)} left out of --suite under --protocol "
+                      f"{escape(settings.protocol)}: {escape(why)} (name it with -t to run it anyway)",
+                      highlight=False, soft_wrap=True)
     problems = dict.fromkeys((what, str(err)) for plan in plans for what, err in plan.problems)  # once, not per group
     for what, err in problems:  # one failing pairing is reported, the others run
         console.print(f"[red]error:[/red] {escape(what)}: {escape(str(err))}", highlight=False, soft_wrap=True)

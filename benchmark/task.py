@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Mapping
 
 from benchmark.errors import TaskError
 from benchmark.family import check_metrics, family_of
@@ -25,7 +25,9 @@ class TaskSpec:
 
     `splits` names the fixed splits; a k-fold task instead lists `folds` and each run
     tests on one fold, validates on the next and trains on the rest (as HEAR does).
-    `load` returns one manifest per split or fold name. A task that holds its audio at
+    `load` returns one manifest per split or fold name. `uninformative` names protocols whose
+    score on this task says nothing (protocol -> why): a suite's run leaves those pairings out
+    (naming the task runs it). A task that holds its audio at
     several rates (a HEAR task's `{rate}/` folders) gives `audio_at(manifests, rate)`: the
     manifests reading its own copy at that rate where it has one (the run context asks for
     the upstream's); others are resampled by the harness.
@@ -47,6 +49,7 @@ class TaskSpec:
     root: Path | None = None
     audio_at: Callable[[dict[str, pd.DataFrame], int], dict[str, pd.DataFrame]] | None = field(
         default=None, repr=False, compare=False)
+    uninformative: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         try:

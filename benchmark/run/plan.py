@@ -82,6 +82,7 @@ class Plan:
     stale: dict[str, str] = field(default_factory=dict)  # probe id -> why the record at its path is recomputed
     order: list[str] = field(default_factory=list)  # every probe id, planned or done, in report order
     problems: list[tuple[str, EarbenchError]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (task, why): a suite's uninformative pairings
     contexts: dict[tuple[str, str], RunContext] = field(default_factory=dict, repr=False)
 
     def ids(self) -> list[str]:
@@ -148,9 +149,14 @@ def plan_suite(models: Sequence[str | torch.nn.Module], tasks: Sequence[str | Pa
         plan.problems.append((what, err))
 
     specs: list[tuple[str | None, TaskSpec, dict]] = []
-    for task in task_list(tasks, suite):
+    named = len(task_list(tasks, None))
+    for position, task in enumerate(task_list(tasks, suite)):
         try:
             spec = load_task(task)
+            why = spec.uninformative.get(settings.protocol)
+            if why and position >= named:  # from the suite, not named: left out, and said so
+                plan.skipped.append((spec.name, why))
+                continue
             proto.check(spec, settings.layer, settings.pooling)
             specs.append((None if isinstance(task, TaskSpec) else str(task), spec, spec.load()))
         except EarbenchError as err:

@@ -44,3 +44,17 @@ def test_data_build_of_named_tasks_builds_only_those(tmp_path, capsys):
     code, _, err = run_cli(capsys, "data", "build", "mini", "--size", "tiny", "--out", str(tmp_path / "m"),
                            "-t", "mini-kwz")
     assert code == 2 and "no mini task 'mini-kwz'" in err
+
+
+def test_a_suite_run_leaves_out_the_linear_ctc_head_on_mini_asr_and_says_so(tiny, tmp_path, capsys):
+    from benchmark.run.plan import plan_suite
+    from benchmark.settings import RunSettings
+    settings = RunSettings(results=tmp_path / "r", progress=False, cache_root=tmp_path / "c")
+    plan = plan_suite(["logmel"], [], settings, suite="mini", strict=True)
+    assert [task for task, _ in plan.skipped] == ["mini-asr"] and "at chance by design" in plan.skipped[0][1]
+    assert "mini-asr" not in {job.task for job in plan.jobs}
+    named = plan_suite(["logmel"], ["mini-asr"], settings, strict=True)  # named: it runs
+    assert not named.skipped and "mini-asr" in {job.task for job in named.jobs}
+    bilstm = plan_suite(["logmel"], [], RunSettings(protocol="bilstm", results=tmp_path / "r", progress=False,
+                                                    cache_root=tmp_path / "c"), suite="mini", strict=False)
+    assert not bilstm.skipped
