@@ -11,7 +11,7 @@ PACKAGES = ("benchmark", "tasks", "models", "leaderboard")
 
 # The core's layers, lowest first: a module may import its own layer and those below.
 LAYERS = (
-    ("benchmark.errors", "benchmark.registry", "benchmark.storage", "benchmark.progress"),
+    ("benchmark.errors", "benchmark.registry", "benchmark.storage", "benchmark.progress", "benchmark.device"),
     ("benchmark.scoring",),
     ("benchmark.task", "benchmark.family", "benchmark.upstream", "benchmark.record", "benchmark.settings",
      "benchmark.benchmarks"),

@@ -27,6 +27,7 @@ import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
+from benchmark.device import device_of
 from benchmark.features import memory_budget
 from benchmark.features.peak_memory import PeakTensorBytes
 from benchmark.analyses.report import Analysis, Point, curves, markdown, write_report
@@ -80,8 +81,7 @@ def over_budget(upstream: torch.nn.Module, seconds: float) -> str | None:
     full attention over ten minutes reports "does not fit" instead of being killed."""
     longest = max(length for _, length in windows(upstream, int(seconds * int(upstream.sample_rate))))
     piece_s = longest / int(upstream.sample_rate)
-    weights = next(iter(upstream.parameters()), None)
-    device = weights.device if weights is not None else torch.device("cpu")
+    device = device_of(upstream)
     budget = memory_budget.budget_bytes(device)
     if piece_s <= memory_budget.ESTIMATE_ABOVE_S or budget is None:
         return None
@@ -124,8 +124,7 @@ def measure_within_budget(upstream: torch.nn.Module, seconds: float, repeats: in
     why = over_budget(upstream, seconds)
     if why:
         return {"seconds": seconds, "error": why}
-    weights = next(iter(upstream.parameters()), None)
-    device = weights.device if weights is not None else torch.device("cpu")
+    device = device_of(upstream)
     budget = memory_budget.budget_bytes(device)
     guard = budget if device.type == "cpu" and seconds > memory_budget.ESTIMATE_ABOVE_S else None
     try:
@@ -141,8 +140,7 @@ def measure_within_budget(upstream: torch.nn.Module, seconds: float, repeats: in
 
 def measure(upstream: torch.nn.Module, seconds: float, repeats: int = 3) -> dict:
     """One upstream at one clip length: multiply-adds, median wall seconds, peak bytes, windows."""
-    weights = next(iter(upstream.parameters()), None)
-    device = weights.device if weights is not None else torch.device("cpu")
+    device = device_of(upstream)
     samples = max(1, int(round(seconds * int(upstream.sample_rate))))
     audio = 0.1 * torch.randn(1, samples, generator=torch.Generator().manual_seed(0)).to(device)
     pieces = windows(upstream, samples)

@@ -62,6 +62,10 @@ class EmbeddingCache:
     def path(self, key: str) -> Path:
         return self.root / key[:2] / key
 
+    def has(self, key: str) -> bool:
+        """Whether an entry is published under `key` (without reading it: `load` verifies)."""
+        return os.path.lexists(self.path(key))
+
     def load(self, key: str) -> Embeddings | None:
         """The entry's embeddings, or None when it is absent or bad. A bad one is reported
         (once, naming the file) and, when this process holds the key's lock, removed so that

@@ -10,7 +10,6 @@ batches held to the budget (`memory_budget.py`).
 """
 from __future__ import annotations
 
-import contextlib
 import time
 from dataclasses import dataclass
 from typing import Sequence
@@ -24,6 +23,7 @@ from benchmark.features.digest import content_digest
 from benchmark.features.memory_budget import (ESTIMATE_ABOVE_S, budget_bytes, fit_batches, measure,
                                               windows_per_forward)
 from benchmark.features.windows import Windowing, encode_windows
+from benchmark.device import autocast, device_of
 from benchmark.errors import EarbenchError, ProtocolError, UpstreamError
 from benchmark.progress import progress_bar
 from benchmark.upstream import Encoded, fingerprint
@@ -86,16 +86,9 @@ def pool(states: list[torch.Tensor], lengths: torch.Tensor, how: str) -> list[np
     return list(torch.stack(pooled, dim=1).cpu().numpy())  # B x [L, D]
 
 
-def device_of(module: torch.nn.Module) -> torch.device:
-    param = next(iter(module.parameters()), None)
-    return param.device if param is not None else torch.device("cpu")
-
-
 def forward(upstream: torch.nn.Module, audio: torch.Tensor, lengths: torch.Tensor) -> object:
     device = device_of(upstream)
-    autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda"
-                else contextlib.nullcontext())
-    with torch.inference_mode(), autocast:
+    with torch.inference_mode(), autocast(device):
         return upstream(audio.to(device), lengths.to(device))
 
 

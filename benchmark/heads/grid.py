@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from benchmark.heads.device import autocast, device_of, to_device
+from benchmark.device import autocast, device_of, to_device
 
 DEFAULT_LRS = (1e-3, 1e-2)
 DEFAULT_WEIGHT_DECAYS = (1e-4, 1e-3, 1e-2, 1e-1)

@@ -14,7 +14,7 @@ import torch
 
 from benchmark.heads.ctc import BiLSTMHead, CharVocabulary, ctc_infeasible, greedy, grid_ctc_loss, targets_of
 from benchmark.errors import ProtocolError
-from benchmark.heads.device import device_of, to_device
+from benchmark.device import device_of, to_device
 from benchmark.heads.fit import fit_module
 from benchmark.scoring.items import ItemOutputs, transcript_outputs
 from benchmark.scoring.metrics import METRICS

@@ -12,9 +12,9 @@ import torch
 from benchmark.features.audio import duration_s
 from benchmark.features.cache import EmbeddingCache, Embeddings
 from benchmark.features.digest import task_digest
+from benchmark.device import probe_device
 from benchmark.errors import EarbenchError, ProtocolError
 from benchmark.family import FAMILIES, families_with, family_of
-from benchmark.heads.device import probe_device
 from benchmark.features.extract import ExtractStats, embedding_key, extract
 from benchmark.protocols import PROTOCOLS
 from benchmark.protocols.options import Option, check_options
@@ -137,14 +137,14 @@ class RunContext:
 
     def is_cached(self, split: str, pooling: str) -> bool:
         """Whether the cache holds `split`'s embeddings under `pooling` (the planner skips warm extractions)."""
-        return self._cached(split, pooling, self.kept_layers(split, pooling))
+        return self.cache.load(self._key(split, pooling, self.kept_layers(split, pooling))) is not None
 
-    def _cached(self, split: str, pooling: str, layers: str | int) -> bool:
+    def _key(self, split: str, pooling: str, layers: str | int) -> str:
         upstream, pooled = self.source(pooling)
         if getattr(upstream, "earbench_fingerprint", None) is None:
             upstream.earbench_fingerprint = fingerprint(upstream)  # as extract() sets it
-        return self.cache.load(embedding_key(upstream.earbench_fingerprint, self.task.name, self.task.version,
-                                             split, pooled, list(self.manifests[split]["path"]), layers)) is not None
+        return embedding_key(upstream.earbench_fingerprint, self.task.name, self.task.version, split, pooled,
+                             list(self.manifests[split]["path"]), layers)
 
     def kept_layers(self, split: str, pooling: str) -> str | int:
         """The hidden states `pooling`'s cache entry keeps: frames (the big entries) only the
@@ -152,7 +152,7 @@ class RunContext:
         entry of all is already there; pooled entries (small) always every layer."""
         if pooling != "frames" or self.weighted or self.settings.frame_layers == "all":
             return "all"
-        return "all" if self._cached(split, pooling, "all") else self.settings.layer
+        return "all" if self.cache.has(self._key(split, pooling, "all")) else self.settings.layer
 
     def embeddings(self, split: str, pooling: str | None = None) -> Embeddings:
         pooling = pooling or self.settings.pooling

@@ -18,8 +18,9 @@ import torch.nn.functional as F
 
 from benchmark.family import family_of
 from benchmark.features.audio import bucket_batches, iterate_batches
-from benchmark.features.extract import device_of, validate_output
-from benchmark.heads.device import autocast
+from benchmark.device import device_of
+from benchmark.features.extract import validate_output
+from benchmark.device import autocast
 from benchmark.heads.featurizer import WeightedLayerSum
 from benchmark.heads.fit import fit_module
 from benchmark.heads.grid import grid_accuracy, grid_average_precision

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from benchmark.errors import ProtocolError
-from benchmark.heads.device import device_of, to_device
+from benchmark.device import device_of, to_device
 from benchmark.heads.grid import (DEFAULT_LRS, DEFAULT_WEIGHT_DECAYS, MLP_DROPOUT, MLP_HIDDEN, MLP_LRS, GridFit,
                                   GridHead, fit_grid, fit_lbfgs, grid_points, minibatches)
 from benchmark.protocols.base import RunContext

@@ -149,12 +149,11 @@ def plan_suite(models: Sequence[str | torch.nn.Module], tasks: Sequence[str | Pa
         plan.problems.append((what, err))
 
     specs: list[tuple[str | None, TaskSpec, dict]] = []
-    named = len(task_list(tasks, None))
     for position, task in enumerate(task_list(tasks, suite)):
         try:
             spec = load_task(task)
             why = spec.uninformative.get(settings.protocol)
-            if why and position >= named:  # from the suite, not named: left out, and said so
+            if why and position >= len(tasks):  # from the suite, not named: left out, and said so
                 plan.skipped.append((spec.name, why))
                 continue
             proto.check(spec, settings.layer, settings.pooling)

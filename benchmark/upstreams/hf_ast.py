@@ -18,7 +18,7 @@ import torch
 from transformers import AutoFeatureExtractor, AutoModel
 
 from benchmark.errors import UpstreamError
-from benchmark.features.extract import device_of
+from benchmark.device import device_of
 from benchmark.upstream import Encoded
 from benchmark.upstreams.hf_transformers import describe, preprocessor_folder
 from benchmark.upstreams.items import pad_items, windows

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from transformers import AutoFeatureExtractor, AutoModel, AutoTokenizer
 
-from benchmark.features.extract import device_of
+from benchmark.device import device_of
 from benchmark.upstream import Encoded
 from benchmark.upstreams.hf_transformers import describe, preprocessor_folder
 from benchmark.upstreams.items import pad_items, windows

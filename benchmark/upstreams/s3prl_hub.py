@@ -21,7 +21,7 @@ from typing import Callable
 import torch
 
 from benchmark.errors import UpstreamError
-from benchmark.features.extract import device_of
+from benchmark.device import device_of
 from benchmark.upstream import Encoded
 from benchmark.upstreams.items import length_groups, pad_items
 

@@ -7,7 +7,7 @@ import torch
 from benchmark import evaluate
 from benchmark.errors import ProtocolError
 from benchmark.heads import grid
-from benchmark.heads.device import probe_device, to_device
+from benchmark.device import probe_device, to_device
 from benchmark.settings import RunSettings
 from tests.support.tone_task import write_tone_task
 

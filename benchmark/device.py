@@ -1,6 +1,7 @@
-"""Where a head trains: the device its parameters are on, and bf16 autocast there.
+"""Where computation runs: the device of a module (an upstream, a head), bf16 autocast there.
 
-Features stay in host memory; each minibatch moves to the head's device as it is drawn and
+Extraction runs where the upstream is; a probe's head where `--device` says. For heads,
+features stay in host memory: each minibatch moves to the head's device as it is drawn and
 outputs come back to the host, so a head trains on the GPU without holding a task's
 features in device memory, and the metrics (numpy, scikit-learn) read host arrays.
 """
