@@ -160,6 +160,9 @@ def run(
     timings: bool = typer.Option(False, help="Print where the time went (extraction, probes, idle)."),
     device: Optional[str] = typer.Option(None, help="Where the heads train: cpu, cuda, cuda:N (default: the GPU "
                                                     "when one is visible)."),
+    cache_budget: Optional[str] = typer.Option(None, help="Most disk a pairing's frame cache may take, e.g. 40GB "
+                                                          "(default: the free space); above it, CTC and "
+                                                          "attention-pooling heads stream their frames."),
 ) -> None:
     """Evaluate upstream(s) on task(s): embeddings are cached, records written to RESULTS.
 
@@ -169,6 +172,7 @@ def run(
     """
     from benchmark.run.executors import make_executor
     from benchmark.run.plan import plan_benchmark, plan_suite, task_list
+    from benchmark.features.frame_budget import parse_size
     from benchmark.settings import RunSettings
     if benchmark is not None:
         fixed = [flag for flag, given in (("--task", task), ("--suite", suite), ("--protocol", protocol),
@@ -185,7 +189,7 @@ def run(
     settings = RunSettings(protocol=protocol or "linear", layer=layer, pooling=pooling, train_fraction=train_fraction,
                            options=parse_options(option), prompts=prompt, results=results, workers=workers,
                            batch_seconds=batch_seconds, progress=True, rerun=rerun, command=command_line(),
-                           device=device)
+                           device=device, cache_budget=parse_size(cache_budget) if cache_budget else None)
     runner = make_executor(executor, address=address, retries=retries, processes=processes)
     if benchmark is not None:
         single = False
@@ -203,6 +207,8 @@ def run(
         console.print(f"[yellow]note:[/yellow] {escape(task_name)} left out of --suite under --protocol "
                       f"{escape(settings.protocol)}: {escape(why)} (name it with -t to run it anyway)",
                       highlight=False, soft_wrap=True)
+    for note in dict.fromkeys(n for plan in plans for n in plan.notes):
+        console.print(f"[dim]note:[/dim] {escape(note)}", highlight=False, soft_wrap=True)
     problems = dict.fromkeys((what, str(err)) for plan in plans for what, err in plan.problems)  # once, not per group
     for what, err in problems:  # one failing pairing is reported, the others run
         console.print(f"[red]error:[/red] {escape(what)}: {escape(str(err))}", highlight=False, soft_wrap=True)

@@ -79,6 +79,9 @@ class RunSettings:
     it changes disk use, not results. `device` is where the heads train ("cpu", "cuda",
     "cuda:1"; None: the GPU when one is visible, as extraction); like `workers`, no part of
     what a run is (results agree across devices within float tolerance, docs/protocols.md).
+    `cache_budget` (bytes) is the most a pairing's frame entries may take on disk; above it,
+    heads that can stream their frames do (`benchmark.features.frame_budget`); None: the free
+    space of the cache's disk, measured when the run is planned. Not part of what a run is either.
     """
 
     protocol: str = "linear"
@@ -95,6 +98,7 @@ class RunSettings:
     command: str | None = None
     frame_layers: str = "needed"
     device: str | None = None
+    cache_budget: int | None = None
     prompts: InitVar[Sequence[str] | None] = None
 
     def __post_init__(self, prompts: Sequence[str] | None) -> None:
@@ -102,6 +106,9 @@ class RunSettings:
             raise ProtocolError(f"the protocol must be a name, got {self.protocol!r}")
         if self.device is not None:
             check_device(self.device)
+        budget = self.cache_budget
+        if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int) or budget <= 0):
+            raise ProtocolError(f"cache_budget must be a positive number of bytes, got {budget!r}")
         if self.frame_layers not in ("needed", "all"):
             raise ProtocolError(f"frame_layers must be 'needed' or 'all', got {self.frame_layers!r}")
         if self.pooling is not None and self.pooling not in POOLINGS:

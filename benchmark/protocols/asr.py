@@ -19,8 +19,8 @@ from benchmark.heads.fit import fit_module
 from benchmark.scoring.items import ItemOutputs, transcript_outputs
 from benchmark.scoring.metrics import METRICS
 from benchmark.heads.grid import minibatches
-from benchmark.protocols.base import HeadResult, Part, RunContext
-from benchmark.protocols.probing import HeadConfig, Sequences, config_for, fit_heads
+from benchmark.protocols.base import HeadResult, Part, RunContext, streams
+from benchmark.protocols.probing import HeadConfig, Sequences, config_for, fit_heads, sequence_inputs
 
 #: per-item minibatches (items, not frames) and shorter schedules than clip heads: CTC steps cost more
 ASR_BATCH_ITEMS = 32
@@ -83,13 +83,12 @@ def prepare(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> tuple:
     ctx.require_frames()
     train, valid, test = (ctx.part(roles, role, seed) for role in ("train", "valid", "test"))
     vocab = CharVocabulary(transcripts(train))
-    frames = [ctx.frames(p) for p in (train, valid, test)]
-    stats = Sequences.stats(frames[0][0])
-    inputs = [Sequences(data, offsets, stats) for data, offsets in frames]
+    inputs = sequence_inputs(ctx, [train, valid, test])
     encoded = [vocab.encode(t) for t in transcripts(train)]
     return (train, valid, test), vocab, inputs, encoded
 
 
+@streams
 def run_ctc_grid(ctx: RunContext, roles: dict[str, list[str]], seed: int, kind: str) -> HeadResult:
     """Linear or MLP CTC heads, a grid trained at once; the best on valid CER decodes test."""
     (train, valid, test), vocab, (x_train, x_valid, x_test), encoded = prepare(ctx, roles, seed)
@@ -121,6 +120,7 @@ def run_ctc_grid(ctx: RunContext, roles: dict[str, list[str]], seed: int, kind: 
     return metrics, {**fit.chosen, "vocabulary": len(vocab), "ctc_infeasible": infeasible}, items
 
 
+@streams
 def run_bilstm(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> HeadResult:
     """SUPERB's BiLSTM CTC head (one model, Adam, early stopping on valid CER)."""
     (train, valid, test), vocab, (x_train, x_valid, x_test), encoded = prepare(ctx, roles, seed)

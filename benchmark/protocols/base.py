@@ -16,6 +16,7 @@ from benchmark.device import probe_device
 from benchmark.errors import EarbenchError, ProtocolError
 from benchmark.family import FAMILIES, families_with, family_of
 from benchmark.features.extract import ExtractStats, embedding_key, extract
+from benchmark.features.frame_budget import FrameEstimate, estimate_frames, free_space
 from benchmark.protocols import PROTOCOLS
 from benchmark.protocols.options import Option, check_options
 from benchmark.scoring.items import ItemOutputs
@@ -41,6 +42,13 @@ def reads(*roles: str) -> Callable[[HeadFunction], HeadFunction]:
         head.reads = roles  # type: ignore[attr-defined]
         return head
     return declare
+
+
+def streams(head: HeadFunction) -> HeadFunction:
+    """Declare that a head reads frames as padded sequences (`probing.sequence_inputs`), so it
+    can take them streamed when their cache would exceed the budget (`Protocol.streams`)."""
+    head.streams = True  # type: ignore[attr-defined]
+    return head
 
 
 @dataclass
@@ -154,10 +162,41 @@ class RunContext:
             return "all"
         return "all" if self.cache.has(self._key(split, pooling, "all")) else self.settings.layer
 
+    def frame_splits(self) -> list[str]:
+        """The splits whose frames this pairing's runs read (none for pooled features)."""
+        needs = PROTOCOLS.get(self.settings.protocol).needs(self.task, self.settings)
+        return [split for split, pooling in needs if pooling == "frames"]
+
+    @cached_property
+    def frame_estimate(self) -> FrameEstimate | None:
+        """The size of this pairing's frame entries if they are still to be made (None when it
+        reads no frames or they are cached): one probe forward and the audio's headers."""
+        splits = self.frame_splits()
+        if not splits or all(self.is_cached(split, "frames") for split in splits):
+            return None
+        self.require_frames()
+        paths = [p for split in splits for p in self.manifests[split]["path"]]
+        return estimate_frames(self.upstream, paths, self.kept_layers(splits[0], "frames"))
+
+    @property
+    def cache_budget(self) -> int:
+        """`--cache-budget`, or the free space of the cache's disk."""
+        return self.settings.cache_budget or free_space(self.cache.root)
+
+    @cached_property
+    def streams_frames(self) -> bool:
+        """Whether this pairing's frames are encoded per batch instead of cached: their
+        entries, still to be made, would take more than the cache budget."""
+        estimate = self.frame_estimate
+        return estimate is not None and estimate.bytes > self.cache_budget
+
     def embeddings(self, split: str, pooling: str | None = None) -> Embeddings:
         pooling = pooling or self.settings.pooling
         if pooling == "frames":
             self.require_frames()
+            if self.streams_frames:
+                raise ProtocolError(f"task {self.task.name!r} with {self.upstream_name!r}: frames are streamed "
+                                    f"(over the cache budget), but this head reads cached frames")
         if (split, pooling) not in self._embeddings:
             upstream, pooled = self.source(pooling)
             self._embeddings[split, pooling] = extract(
@@ -332,12 +371,18 @@ class Protocol:
             object.__setattr__(self, "run", FamilyHead(self.name))
             object.__setattr__(self, "families", self.families or families_with(self.name))
 
+    def streams(self, task: TaskSpec) -> bool:
+        """Whether the head run on `task` can take its frames streamed (`streams`)."""
+        return bool(getattr(self._head(task), "streams", False))
+
+    def _head(self, task: TaskSpec) -> Any:
+        return self.run.function(task) if isinstance(self.run, FamilyHead) else self.run
+
     def needs(self, task: TaskSpec, settings: RunSettings) -> tuple[tuple[str, str], ...]:
         """The cache entries, (split, pooling), that the runs of `task` read: every split of the
         roles the head reads (`reads`), as frames where the family's heads read frames or the
         pooling is learned over them, else pooled as `settings` (a pairing's: `RunContext.settings`) say."""
-        head = self.run.function(task) if isinstance(self.run, FamilyHead) else self.run
-        roles = getattr(head, "reads", ROLES)
+        roles = getattr(self._head(task), "reads", ROLES)
         pooling = "frames" if family_of(task.family).frames or settings.pooling == "attention" else settings.pooling
         splits = sorted({split for _, run in task.runs() for role in roles for split in run[role]})
         return tuple((split, pooling) for split in splits)

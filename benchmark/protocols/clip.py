@@ -14,7 +14,7 @@ from benchmark.family import Family, family_of
 from benchmark.scoring.items import RANKING, ItemOutputs, clip_outputs
 from benchmark.scoring.metrics import METRICS
 from benchmark.heads.grid import grid_accuracy, grid_average_precision, grid_bce, grid_cross_entropy
-from benchmark.protocols.base import HeadResult, RunContext
+from benchmark.protocols.base import HeadResult, RunContext, streams
 from benchmark.protocols.probing import clip_inputs, config_for, fit_heads, run_inputs
 
 
@@ -53,6 +53,7 @@ def clip_metrics(ctx: RunContext, manifest: pd.DataFrame, scores: np.ndarray,
     return metrics, items
 
 
+@streams  # with attention pooling, its frames are sequences
 def run_clip(ctx: RunContext, roles: dict[str, list[str]], seed: int, kind: str) -> HeadResult:
     """Fit a linear or MLP clip head (grid chosen on valid) and score the test split."""
     family = family_of(ctx.task.family)

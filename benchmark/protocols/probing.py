@@ -18,7 +18,8 @@ from benchmark.errors import ProtocolError
 from benchmark.device import device_of, to_device
 from benchmark.heads.grid import (DEFAULT_LRS, DEFAULT_WEIGHT_DECAYS, MLP_DROPOUT, MLP_HIDDEN, MLP_LRS, GridFit,
                                   GridHead, fit_grid, fit_lbfgs, grid_points, minibatches)
-from benchmark.protocols.base import RunContext
+from benchmark.features.streamed import StreamedSequences
+from benchmark.protocols.base import RunContext, cls_frames
 
 
 class Pooled:
@@ -78,15 +79,31 @@ class Sequences:
         return padded, mask
 
 
-Inputs = Pooled | Sequences
+Inputs = Pooled | Sequences | StreamedSequences
+
+
+def sequence_inputs(ctx: RunContext, parts: Sequence) -> list:
+    """The frames of each part as padded sequences, standardised with the first part's
+    statistics: read from the cache, or encoded per batch where the pairing streams them
+    (`RunContext.streams_frames`: its frame cache would exceed the budget)."""
+    if not ctx.streams_frames:
+        frames = [ctx.frames(p) for p in parts]
+        stats = Sequences.stats(frames[0][0])
+        return [Sequences(data, offsets, stats) for data, offsets in frames]
+    inputs: list[StreamedSequences] = []
+    for part in parts:
+        inputs.append(StreamedSequences(
+            ctx.upstream, list(part.manifest["path"]), layers=ctx.kept_layers(part.splits[0], "frames"),
+            skip=cls_frames(ctx.upstream), stats=inputs[0].stats if inputs else None,
+            batch_seconds=ctx.settings.batch_seconds, progress=ctx.settings.progress,
+            what=f"{ctx.task.name}/{part.role}"))
+    return inputs
 
 
 def clip_inputs(ctx: RunContext, parts: Sequence) -> list[Inputs]:
     """Inputs of each part for a clip head: pooled features, or frames for attention pooling."""
     if ctx.settings.pooling == "attention":
-        frames = [ctx.frames(p) for p in parts]
-        stats = Sequences.stats(frames[0][0])
-        return [Sequences(data, offsets, stats) for data, offsets in frames]
+        return sequence_inputs(ctx, parts)
     arrays = [ctx.clip(p) for p in parts]
     stats = Pooled.stats(arrays[0])
     return [Pooled(x, stats) for x in arrays]

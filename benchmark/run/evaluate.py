@@ -11,6 +11,7 @@ from typing import Any, Iterable, Sequence
 import torch
 
 from benchmark.features.cache import EmbeddingCache
+from benchmark.features.frame_budget import parse_size
 from benchmark.run.executors import LocalExecutor
 from benchmark.run.plan import plan_benchmark, plan_suite
 from benchmark.settings import RunSettings
@@ -22,7 +23,8 @@ def evaluate(model: str | torch.nn.Module, tasks: Iterable[str | Path | TaskSpec
              results: str | Path | None = None, cache: EmbeddingCache | None = None, workers: int = 0,
              batch_seconds: float = 160.0, progress: bool = True, rerun: bool = False,
              name: str | None = None, train_fraction: float = 1.0, prompts: Sequence[str] | None = None,
-             options: dict[str, Any] | None = None, executor: Any = None, device: str | None = None) -> list[dict]:
+             options: dict[str, Any] | None = None, executor: Any = None, device: str | None = None,
+             cache_budget: int | str | None = None) -> list[dict]:
     """Run `protocol` on every task (or the tasks of `suite`) for seeds 0..seeds-1; or, with
     `benchmark`, every task of that benchmark under its declared protocol, layer and pooling
     (`benchmark.benchmarks`; then tasks, suite and the protocol settings stay unset).
@@ -32,7 +34,9 @@ def evaluate(model: str | torch.nn.Module, tasks: Iterable[str | Path | TaskSpec
     a fresh stratified draw per seed); `pooling` None is each pairing's default (a HEAR
     module's own scene embedding on clip tasks, else mean); `prompts` are zero-shot
     templates with `{label}`; `options` are protocol settings (e.g. {"encoder_lr": 1e-5}
-    for finetune); `device` is where the heads train (default: the GPU when one is visible).
+    for finetune); `device` is where the heads train (default: the GPU when one is visible);
+    `cache_budget` (bytes, or a size such as "40GB") caps a pairing's frame cache, above which
+    CTC and attention-pooling heads stream their frames (default: the cache disk's free space).
     Records are written under `results` when given; a record already there for the same
     upstream fingerprint, task version, task data and protocol settings is reused instead of
     recomputed (pass `rerun=True` to recompute), so an interrupted suite finishes only
@@ -53,6 +57,7 @@ def evaluate(model: str | torch.nn.Module, tasks: Iterable[str | Path | TaskSpec
                            options={} if options is None else options, prompts=prompts, results=results,
                            cache_root=cache.root if cache else None, workers=workers, batch_seconds=batch_seconds,
                            progress=progress, rerun=rerun, device=device,
+                           cache_budget=None if cache_budget is None else parse_size(cache_budget),
                            command=call_text(model, tasks, suite=suite, benchmark=benchmark, protocol=protocol, seeds=seeds, layer=layer,
                                              pooling=pooling, results=results, rerun=rerun, name=name,
                                              train_fraction=train_fraction, prompts=prompts, options=options))

@@ -25,6 +25,7 @@ import torch
 from benchmark.benchmarks import BENCHMARKS, Benchmark
 from benchmark.errors import EarbenchError, ProtocolError
 from benchmark.features.cache import EmbeddingCache
+from benchmark.features.frame_budget import free_space, human
 from benchmark.protocols import PROTOCOLS, RunContext
 from benchmark.record import Record, RecordError, record_path
 from benchmark.settings import RunSettings
@@ -83,6 +84,7 @@ class Plan:
     order: list[str] = field(default_factory=list)  # every probe id, planned or done, in report order
     problems: list[tuple[str, EarbenchError]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (task, why): a suite's uninformative pairings
+    notes: list[str] = field(default_factory=list)  # what a person should see before the work: frame cache estimates
     contexts: dict[tuple[str, str], RunContext] = field(default_factory=dict, repr=False)
 
     def ids(self) -> list[str]:
@@ -140,6 +142,8 @@ def plan_suite(models: Sequence[str | torch.nn.Module], tasks: Sequence[str | Pa
         raise EarbenchError(f"results folder {settings.results}: cannot write there ({why})")
     if settings.cache_root is None:
         settings = replace(settings, cache_root=EmbeddingCache().root.resolve())
+    if settings.cache_budget is None:  # measured once, so that every worker decides alike
+        settings = replace(settings, cache_budget=free_space(settings.cache_root))
     plan = Plan(settings)
     cache = EmbeddingCache(settings.cache_root)
 
@@ -204,6 +208,26 @@ def plan_suite(models: Sequence[str | torch.nn.Module], tasks: Sequence[str | Pa
                     done.append(job)
                 else:
                     probes.append(job)
+            try:
+                estimate = ctx.frame_estimate if probes else None
+            except EarbenchError as err:  # an unreadable file, a failing forward: before any work
+                problem(f"{upstream.earbench_name} on {spec.name}", err)
+                continue
+            if estimate is not None:
+                streamed = ctx.streams_frames
+                plan.notes.append(f"frames of {spec.name} with {upstream.earbench_name}: "
+                                  f"{estimate.describe()} against a cache budget of "
+                                  f"{human(ctx.cache_budget)}: {'streamed, re-encoded every batch' if streamed else 'cached'}")
+                if streamed and not proto.streams(spec):
+                    problem(f"{upstream.earbench_name} on {spec.name}", ProtocolError(
+                        f"task {spec.name!r} with {upstream.earbench_name!r}: its frames would take "
+                        f"{human(estimate.bytes)}, over the cache budget of {human(ctx.cache_budget)}, "
+                        f"and the {spec.family} heads of --protocol {settings.protocol} read cached frames; "
+                        f"raise --cache-budget or free disk space"))
+                    continue
+                if streamed:  # nothing to extract: the probes encode their frames themselves, on the device
+                    needs = tuple(need for need in needs if need[1] != "frames")
+                    probes = [replace(p, device=True) for p in probes]
             extract = Job("extract", **common, needs=needs, device=True)
             if not needs or not probes or cache_is_warm(ctx, needs):
                 plan.done += [extract] if needs else []

@@ -39,6 +39,8 @@ def run_job(job: Job, context: Callable[[], RunContext], extract_s: float = 0.0)
                 ctx.embeddings(split, pooling)
             record = None
         else:
+            if ctx.streams_frames:  # its frames are encoded per batch, so it wants the device too
+                accelerate(ctx)
             with claim(job):  # a run sharing the results folder may be on this very probe
                 record = written_meanwhile(job, ctx) or run_probe(
                     ctx, job.roles or {}, int(job.seed or 0), job.fold, job.record,
