@@ -163,6 +163,9 @@ def run(
     cache_budget: Optional[str] = typer.Option(None, help="Most disk a pairing's frame cache may take, e.g. 40GB "
                                                           "(default: the free space); above it, CTC and "
                                                           "attention-pooling heads stream their frames."),
+    frame_hop: Optional[float] = typer.Option(None, help="Store frames averaged to this hop in ms, a multiple of "
+                                                         "the upstream's (e.g. 40 for 20 ms frames): a smaller "
+                                                         "frame cache, coarser frames."),
 ) -> None:
     """Evaluate upstream(s) on task(s): embeddings are cached, records written to RESULTS.
 
@@ -189,7 +192,8 @@ def run(
     settings = RunSettings(protocol=protocol or "linear", layer=layer, pooling=pooling, train_fraction=train_fraction,
                            options=parse_options(option), prompts=prompt, results=results, workers=workers,
                            batch_seconds=batch_seconds, progress=True, rerun=rerun, command=command_line(),
-                           device=device, cache_budget=parse_size(cache_budget) if cache_budget else None)
+                           device=device, cache_budget=parse_size(cache_budget) if cache_budget else None,
+                           frame_hop=frame_hop)
     runner = make_executor(executor, address=address, retries=retries, processes=processes)
     if benchmark is not None:
         single = False

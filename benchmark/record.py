@@ -68,13 +68,16 @@ def slug(text: str) -> str:
 
 def variant_name(protocol: dict[str, Any]) -> str:
     """A record's protocol variant: the name, plus `-frac_F` when it trained on a fraction F
-    of the training split and `-opt_HASH` when it had options, so that variants never
+    of the training split, `-hop_H` when its frames were averaged to H ms (`--frame-hop`)
+    and `-opt_HASH` when it had options, so that variants never
     overwrite each other. The one definition: the record's path and the leaderboard's
     rows both use it."""
     name = protocol["name"]
     fraction = protocol.get("train_fraction", 1.0)
     if fraction != 1.0:
         name += f"-frac_{fraction:g}"
+    if protocol.get("frame_hop") is not None:
+        name += f"-hop_{protocol['frame_hop']:g}"
     if protocol.get("options"):
         digest = hashlib.sha256(json.dumps(protocol["options"], sort_keys=True, default=str).encode()).hexdigest()
         name += f"-opt_{digest[:8]}"
@@ -382,6 +385,8 @@ class Record:
         fraction = self.protocol.get("train_fraction", 1.0)
         if fraction != 1.0:
             label += f" frac={fraction:g}"
+        if self.protocol.get("frame_hop") is not None:
+            label += f" hop={self.protocol['frame_hop']:g}ms"
         return label
 
     def path(self, results: str | Path) -> Path:

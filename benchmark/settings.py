@@ -82,6 +82,8 @@ class RunSettings:
     `cache_budget` (bytes) is the most a pairing's frame entries may take on disk; above it,
     heads that can stream their frames do (`benchmark.features.frame_budget`); None: the free
     space of the cache's disk, measured when the run is planned. Not part of what a run is either.
+    `frame_hop` (ms, a whole multiple of the upstream's hop) stores frames averaged to that
+    rate (`--frame-hop`): a smaller cache and coarser frames, so it is part of what a run is.
     """
 
     protocol: str = "linear"
@@ -99,6 +101,7 @@ class RunSettings:
     frame_layers: str = "needed"
     device: str | None = None
     cache_budget: int | None = None
+    frame_hop: float | None = None
     prompts: InitVar[Sequence[str] | None] = None
 
     def __post_init__(self, prompts: Sequence[str] | None) -> None:
@@ -109,6 +112,9 @@ class RunSettings:
         budget = self.cache_budget
         if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int) or budget <= 0):
             raise ProtocolError(f"cache_budget must be a positive number of bytes, got {budget!r}")
+        hop = self.frame_hop
+        if hop is not None and (isinstance(hop, bool) or not isinstance(hop, (int, float)) or not 0 < hop < float("inf")):
+            raise ProtocolError(f"--frame-hop must be a positive number of milliseconds, got {hop!r}")
         if self.frame_layers not in ("needed", "all"):
             raise ProtocolError(f"frame_layers must be 'needed' or 'all', got {self.frame_layers!r}")
         if self.pooling is not None and self.pooling not in POOLINGS:
@@ -134,5 +140,8 @@ class RunSettings:
 
     def identity(self) -> dict[str, Any]:
         """What, besides model and task, makes two records comparable: the record's protocol settings."""
-        return {"name": self.protocol, "layer": self.layer, "pooling": self.pooling,
-                "train_fraction": self.train_fraction, "options": self.options}
+        identity = {"name": self.protocol, "layer": self.layer, "pooling": self.pooling,
+                    "train_fraction": self.train_fraction, "options": self.options}
+        if self.frame_hop is not None:  # only then: the records of runs at the upstream's own rate stay as they were
+            identity["frame_hop"] = float(self.frame_hop)
+        return identity

@@ -131,6 +131,13 @@ def count_parameters(module: torch.nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
+def cls_frames(upstream: "torch.nn.Module") -> int:
+    """How many leading frames of each item are CLS tokens, not audio: `has_cls` True is one
+    (AST's is the mean of its CLS and distillation tokens); an int says how many."""
+    has_cls = getattr(upstream, "has_cls", False)
+    return int(has_cls) if isinstance(has_cls, (bool, int)) else 0
+
+
 def fingerprint(module: torch.nn.Module) -> str:
     """sha256 of the weights, buffers, config and declared window: equal fingerprints embed identically."""
     import torch  # here, not at the top: see the TYPE_CHECKING import

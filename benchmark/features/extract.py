@@ -26,7 +26,7 @@ from benchmark.features.windows import Windowing, encode_windows
 from benchmark.device import autocast, device_of
 from benchmark.errors import EarbenchError, ProtocolError, UpstreamError
 from benchmark.progress import progress_bar
-from benchmark.upstream import Encoded, fingerprint
+from benchmark.upstream import Encoded, cls_frames, fingerprint
 
 POOLINGS = ("mean", "max", "cls", "frames")
 
@@ -84,6 +84,19 @@ def pool(states: list[torch.Tensor], lengths: torch.Tensor, how: str) -> list[np
     else:
         pooled = [h.float().masked_fill(~mask, -torch.inf).amax(1) for h in states]
     return list(torch.stack(pooled, dim=1).cpu().numpy())  # B x [L, D]
+
+
+def pool_frames(item: np.ndarray, factor: int, skip: int = 0) -> np.ndarray:
+    """`item`'s frames ([T, L, D]) averaged `factor` at a time (the last group may be shorter),
+    its `skip` leading CLS frames kept as they are: frames at `factor` x the upstream's hop
+    (`--frame-hop`), a cache `factor` times smaller."""
+    if factor == 1 or len(item) <= skip:
+        return item
+    body = item[skip:].astype(np.float32, copy=False)
+    starts = np.arange(0, len(body), factor)
+    counts = np.diff(np.append(starts, len(body))).astype(np.float32)
+    pooled = np.add.reduceat(body, starts, axis=0) / counts.reshape(-1, *([1] * (body.ndim - 1)))
+    return np.concatenate([item[:skip].astype(np.float32), pooled]) if skip else pooled
 
 
 def forward(upstream: torch.nn.Module, audio: torch.Tensor, lengths: torch.Tensor) -> object:
@@ -155,9 +168,10 @@ def embed_batch(upstream: torch.nn.Module, audio: torch.Tensor, lengths: torch.T
 def extract(upstream: torch.nn.Module, paths: Sequence[str], *, task: str, task_version: str, split: str,
             pooling: str = "mean", cache: EmbeddingCache | None = None, batch_seconds: float = 160.0,
             workers: int = 0, progress: bool = True, stats: ExtractStats | None = None,
-            layers: str | int = "all") -> Embeddings:
+            layers: str | int = "all", frame_pool: int = 1) -> Embeddings:
     """Embeddings of `paths` from the cache, computing only what is missing; `layers` keeps every
-    hidden state ("all", [.., L, D]) or one ("last" or an index, [.., 1, D]), cached apart."""
+    hidden state ("all", [.., L, D]) or one ("last" or an index, [.., 1, D]), cached apart;
+    frames are stored averaged `frame_pool` at a time (`pool_frames`), cached apart too."""
     if pooling not in POOLINGS:
         raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
     cache = cache or EmbeddingCache()
@@ -166,7 +180,7 @@ def extract(upstream: torch.nn.Module, paths: Sequence[str], *, task: str, task_
     start = time.perf_counter()
     upstream_fp = getattr(upstream, "earbench_fingerprint", None) or fingerprint(upstream)
     upstream.earbench_fingerprint = upstream_fp
-    key = embedding_key(upstream_fp, task, task_version, split, pooling, paths, layers)
+    key = embedding_key(upstream_fp, task, task_version, split, pooling, paths, layers, frame_pool)
     cached = cache.load(key)
     if cached is None:
         with cache.locked(key):  # one process extracts an entry; the others wait, then read it
@@ -174,7 +188,8 @@ def extract(upstream: torch.nn.Module, paths: Sequence[str], *, task: str, task_
             if cached is None:
                 _extract_missing(upstream, paths, key, task=task, task_version=task_version, split=split,
                                  pooling=pooling, cache=cache, batch_seconds=batch_seconds, workers=workers,
-                                 progress=progress, stats=stats, name=name, start=start, layers=layers)
+                                 progress=progress, stats=stats, name=name, start=start, layers=layers,
+                                 frame_pool=frame_pool)
                 cached = cache.load(key)
                 assert cached is not None
     stats.seconds += time.perf_counter() - start
@@ -182,20 +197,22 @@ def extract(upstream: torch.nn.Module, paths: Sequence[str], *, task: str, task_
 
 
 def embedding_key(upstream_fp: str, task: str, task_version: str, split: str, pooling: str,
-                  paths: Sequence[str], layers: str | int = "all") -> str:
+                  paths: Sequence[str], layers: str | int = "all", frame_pool: int = 1) -> str:
     """The cache key of these embeddings (the planner uses it to see what is warm)."""
+    pooled = {"frame_pool": frame_pool} if frame_pool != 1 else {}  # the keys of unpooled entries as they were
     return cache_key(upstream=upstream_fp, task=task, version=task_version, split=split,
-                     pooling=pooling, layers=str(layers), audio=content_digest(paths))
+                     pooling=pooling, layers=str(layers), audio=content_digest(paths), **pooled)
 
 
 def _extract_missing(upstream: torch.nn.Module, paths: Sequence[str], key: str, *, task: str, task_version: str,
                      split: str, pooling: str, cache: EmbeddingCache, batch_seconds: float, workers: int,
-                     progress: bool, stats: ExtractStats, name: str, start: float, layers: str | int) -> None:
+                     progress: bool, stats: ExtractStats, name: str, start: float, layers: str | int,
+                     frame_pool: int = 1) -> None:
     """Encode the items not yet in `<key>.partial/` and publish the entry (caller holds the lock)."""
     upstream_fp = upstream.earbench_fingerprint
     meta = {"upstream": name, "fingerprint": upstream_fp, "task": task, "version": task_version,
-            "split": split, "pooling": pooling, "num_items": len(paths), "hop_ms": float(upstream.hop_ms),
-            "layers": str(layers)}
+            "split": split, "pooling": pooling, "num_items": len(paths),
+            "hop_ms": float(upstream.hop_ms) * frame_pool, "layers": str(layers), "frame_pool": frame_pool}
     writer = cache.writer(key, len(paths), meta)
     done = writer.done_items()
     todo = [i for i in range(len(paths)) if i not in done]
@@ -210,6 +227,8 @@ def _extract_missing(upstream: torch.nn.Module, paths: Sequence[str], key: str, 
         for indices, audio, lengths in iterate_batches(paths, int(upstream.sample_rate), batches, workers):
             items = embed_batch(upstream, audio, lengths, pooling, name, [paths[i] for i in indices], windowing,
                                 batch_seconds, stats, max_windows, layers)
+            if pooling == "frames" and frame_pool != 1:
+                items = [pool_frames(item, frame_pool, cls_frames(upstream)) for item in items]
             for i, item in zip(indices, items):
                 if not np.isfinite(item).all():
                     raise UpstreamError(f"upstream {name!r} returned NaN or infinite values for {paths[i]}")

@@ -85,10 +85,12 @@ def probe_shape(upstream: torch.nn.Module) -> tuple[int, int]:
     return len(out.hidden_states), int(out.hidden_states[0].shape[-1])
 
 
-def estimate_frames(upstream: torch.nn.Module, paths: Sequence[str], layers: str | int) -> FrameEstimate:
-    """The frame entries of `paths` (every split's, concatenated) keeping `layers` ("all" or one)."""
+def estimate_frames(upstream: torch.nn.Module, paths: Sequence[str], layers: str | int,
+                    frame_pool: int = 1) -> FrameEstimate:
+    """The frame entries of `paths` (every split's, concatenated) keeping `layers` ("all" or
+    one), their frames averaged `frame_pool` at a time."""
     count, dim = probe_shape(upstream)
-    hop_s = float(upstream.hop_ms) / 1000.0
+    hop_s = float(upstream.hop_ms) * frame_pool / 1000.0
     durations = [duration_s(p) for p in paths]
     frames = sum(max(1, int(d / hop_s)) for d in durations)
     return FrameEstimate(seconds=float(sum(durations)), frames=int(frames),

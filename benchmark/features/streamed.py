@@ -19,19 +19,21 @@ import torch
 
 from benchmark.features.audio import bucket_batches, duration_s, load_for
 from benchmark.features.cache import storable
-from benchmark.features.extract import ExtractStats, embed_batch
+from benchmark.features.extract import ExtractStats, embed_batch, pool_frames
 from benchmark.features.windows import Windowing
 from benchmark.progress import progress_bar
 
 
 class StreamedSequences:
     """Variable-length items of `paths`, encoded on demand by `upstream`, keeping `layers`
-    ("all" with --layer weighted, else the one probed), the first `skip` (CLS) frames left out."""
+    ("all" with --layer weighted, else the one probed), the first `skip` (CLS) frames left out,
+    the others averaged `frame_pool` at a time (`--frame-hop`)."""
 
     def __init__(self, upstream: torch.nn.Module, paths: Sequence[str], *, layers: str | int, skip: int = 0,
                  stats: tuple[np.ndarray, np.ndarray] | None = None, batch_seconds: float = 160.0,
-                 progress: bool = True, what: str = "") -> None:
+                 progress: bool = True, what: str = "", frame_pool: int = 1) -> None:
         self.upstream, self.paths, self.layers_kept, self.skip = upstream, list(paths), layers, skip
+        self.frame_pool = frame_pool
         self.batch_seconds, self.name = batch_seconds, getattr(upstream, "earbench_name", type(upstream).__name__)
         self.windowing = Windowing.of(upstream)
         self.lengths, self.stats, self._shape = self._first_pass(stats, progress, what)
@@ -58,7 +60,8 @@ class StreamedSequences:
         items = embed_batch(self.upstream, audio, lengths, "frames", self.name, [self.paths[i] for i in idx],
                             self.windowing, self.batch_seconds, ExtractStats(), layers=self.layers_kept)
         select = slice(None) if self.layers_kept == "all" else 0
-        return [storable(item).astype(np.float32)[self.skip:, select] for item in items]
+        return [storable(pool_frames(item, self.frame_pool, self.skip)).astype(np.float32)[self.skip:, select]
+                for item in items]
 
     def batch(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         idx = [int(i) for i in idx]

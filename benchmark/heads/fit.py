@@ -11,6 +11,7 @@ from typing import Any, Callable, Iterable
 
 import torch
 
+from benchmark.device import autocast, device_of
 from benchmark.heads.grid import small_work_threads
 from benchmark.progress import progress_bar
 
@@ -50,6 +51,7 @@ def _epochs(module: torch.nn.Module, optimizer: AdamW, params: list[torch.Tensor
             on_epoch: Callable[[int, float], None] | None, advance: Callable[..., None]) -> dict:
     best_score, best_epoch = -float("inf"), 0
     best_state = copy.deepcopy(module.state_dict())
+    device = device_of(module)
     step = 0
     for epoch in range(1, max_epochs + 1):
         module.train()
@@ -58,7 +60,8 @@ def _epochs(module: torch.nn.Module, optimizer: AdamW, params: list[torch.Tensor
                 small_work_threads(sum(p.numel() for p in params), _rows(batch))
             step += 1
             optimizer.zero_grad()
-            loss = step_loss(batch)
+            with autocast(device):
+                loss = step_loss(batch)
             if not torch.isfinite(loss):
                 continue  # e.g. a CTC target longer than its input: skip the step, not the run
             loss.backward()

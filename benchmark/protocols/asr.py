@@ -68,7 +68,7 @@ def check_feasible(ctx: RunContext, encoded: list[list[int]], frames: list[int],
     """The fraction of training transcripts too long for their output frames (they teach
     nothing): an error when it is all of them, a warning when some."""
     short = ctc_infeasible(encoded, frames)
-    where = f"{ctx.task.name} with {ctx.upstream_name} ({ctx.upstream.hop_ms:g} ms frames, {protocol} probe)"
+    where = f"{ctx.task.name} with {ctx.upstream_name} ({ctx.hop_ms:g} ms frames, {protocol} probe)"
     if short == 1.0:
         raise ProtocolError(f"{where}: every training transcript has more characters than output frames, so no "
                             f"CTC alignment exists; use --protocol bilstm, which repeats frames up to "
@@ -126,8 +126,8 @@ def run_bilstm(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> HeadR
     (train, valid, test), vocab, (x_train, x_valid, x_test), encoded = prepare(ctx, roles, seed)
     torch.manual_seed(seed)
     hidden, lr = ctx.option("hidden", 128), ctx.option("lr", 2e-3)
-    stack = ctx.option("stack", max(1, round(SUPERB_HOP_MS / ctx.upstream.hop_ms)))
-    upsample = ctx.option("upsample", max(1, math.ceil(ctx.upstream.hop_ms / SUPERB_HOP_MS - 1e-6)))
+    stack = ctx.option("stack", max(1, round(SUPERB_HOP_MS / ctx.hop_ms)))
+    upsample = ctx.option("upsample", max(1, math.ceil(ctx.hop_ms / SUPERB_HOP_MS - 1e-6)))
     head = BiLSTMHead(x_train.dim, len(vocab), hidden=hidden, layers=x_train.layers, stack=stack, upsample=upsample)
     device = ctx.probe_device
     head.to(device)

@@ -1,6 +1,7 @@
 """What every protocol shares: the run context (upstream, task, cached features) and its shape."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Callable
@@ -22,7 +23,7 @@ from benchmark.protocols.options import Option, check_options
 from benchmark.scoring.items import ItemOutputs
 from benchmark.settings import POOLINGS, RunSettings
 from benchmark.task import TaskSpec
-from benchmark.upstream import fingerprint
+from benchmark.upstream import cls_frames, fingerprint
 from benchmark.upstreams.hear import SceneEmbeddings
 
 
@@ -99,6 +100,12 @@ class RunContext:
             raise ProtocolError(f"--pooling scene needs an upstream with its own clip embedding (scene_embeddings: "
                                 f"a HEAR module's get_scene_embeddings); upstream {self.upstream_name!r} has none: "
                                 f"use mean, max or attention")
+        if self.settings.frame_hop is not None:
+            if not self.frame_splits():
+                raise ProtocolError(f"--frame-hop applies to frame embeddings, but task {self.task.name!r} "
+                                    f"({self.task.family}) under --protocol {self.settings.protocol} reads pooled "
+                                    f"clip embeddings")
+            self.frame_pool  # a hop that is no multiple of the upstream's is refused here, before any work
         if self.settings.pooling == "cls" and not getattr(self.upstream, "has_cls", False):
             raise ProtocolError(f"--pooling cls needs an upstream whose first frame is a CLS token (has_cls = True); "
                                 f"upstream {self.upstream_name!r} does not declare one: use mean, max or attention")
@@ -108,6 +115,24 @@ class RunContext:
         """The task's data, digested (`task_digest`: manifests and audio): part of what
         makes a record this pairing's run, so a record made on other data is not reused."""
         return task_digest(self.manifests, self.task.root)
+
+    @cached_property
+    def frame_pool(self) -> int:
+        """How many of the upstream's frames are averaged into one (`--frame-hop`; 1: none)."""
+        hop = self.settings.frame_hop
+        if hop is None:
+            return 1
+        own = float(self.upstream.hop_ms)
+        factor = round(hop / own) if math.isfinite(own) and own > 0 else 0
+        if factor < 1 or abs(hop - factor * own) > 1e-6 * hop:
+            raise ProtocolError(f"--frame-hop {hop:g}: upstream {self.upstream_name!r} has {own:g} ms frames; "
+                                f"the hop must be a whole multiple of them")
+        return factor
+
+    @property
+    def hop_ms(self) -> float:
+        """The hop of the frames the heads read: the upstream's, times `frame_pool`."""
+        return float(self.upstream.hop_ms) * self.frame_pool
 
     @property
     def upstream_name(self) -> str:
@@ -152,7 +177,7 @@ class RunContext:
         if getattr(upstream, "earbench_fingerprint", None) is None:
             upstream.earbench_fingerprint = fingerprint(upstream)  # as extract() sets it
         return embedding_key(upstream.earbench_fingerprint, self.task.name, self.task.version, split, pooled,
-                             list(self.manifests[split]["path"]), layers)
+                             list(self.manifests[split]["path"]), layers, self.frame_pool if pooling == "frames" else 1)
 
     def kept_layers(self, split: str, pooling: str) -> str | int:
         """The hidden states `pooling`'s cache entry keeps: frames (the big entries) only the
@@ -176,7 +201,7 @@ class RunContext:
             return None
         self.require_frames()
         paths = [p for split in splits for p in self.manifests[split]["path"]]
-        return estimate_frames(self.upstream, paths, self.kept_layers(splits[0], "frames"))
+        return estimate_frames(self.upstream, paths, self.kept_layers(splits[0], "frames"), self.frame_pool)
 
     @property
     def cache_budget(self) -> int:
@@ -203,7 +228,8 @@ class RunContext:
                 upstream, list(self.manifests[split]["path"]), task=self.task.name,
                 task_version=self.task.version, split=split, pooling=pooled, cache=self.cache,
                 batch_seconds=self.settings.batch_seconds, workers=self.settings.workers,
-                progress=self.settings.progress, stats=self.stats, layers=self.kept_layers(split, pooling))
+                progress=self.settings.progress, stats=self.stats, layers=self.kept_layers(split, pooling),
+                frame_pool=self.frame_pool if pooling == "frames" else 1)
             if pooling == "frames":
                 self._check_has_frames(split, self._embeddings[split, pooling])
         return self._embeddings[split, pooling]
@@ -278,7 +304,7 @@ class RunContext:
 
     def _check_has_frames(self, split: str, emb: Embeddings) -> None:
         lengths = np.diff(emb.offsets)
-        hop_s = float(self.upstream.hop_ms) / 1000.0
+        hop_s = self.hop_ms / 1000.0
         durations = [duration_s(p) for p in self.manifests[split]["path"][:20]]
         if len(lengths) and (lengths == 1).all() and max(durations, default=0.0) > 3 * hop_s:
             raise ProtocolError(f"task {self.task.name!r} ({self.task.family}) needs frame embeddings, but upstream "
@@ -297,13 +323,6 @@ class RunContext:
             rows = subsample(manifest, self.settings.train_fraction, seed, stratify)
         self.sizes[role] = int(len(rows))
         return Part(role, list(splits), manifest.iloc[rows].reset_index(drop=True), rows)
-
-
-def cls_frames(upstream: torch.nn.Module) -> int:
-    """How many leading frames of each item are CLS tokens, not audio: `has_cls` True is one
-    (AST's is the mean of its CLS and distillation tokens); an int says how many."""
-    has_cls = getattr(upstream, "has_cls", False)
-    return int(has_cls) if isinstance(has_cls, (bool, int)) else 0
 
 
 def default_pooling(upstream: torch.nn.Module, task: TaskSpec, protocol: str) -> str:

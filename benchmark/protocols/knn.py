@@ -75,7 +75,7 @@ def run_clip_knn(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> Hea
 
 def run_sed_knn(ctx: RunContext, roles: dict[str, list[str]], seed: int) -> HeadResult:
     ctx.require_frames()
-    hop_s = float(ctx.upstream.hop_ms) / 1000.0
+    hop_s = float(ctx.hop_ms) / 1000.0
     train, valid, test = (ctx.part(roles, role, seed) for role in ("train", "valid", "test"))
     labels = family_of(ctx.task.family).vocabulary(ctx.manifest(roles["train"]))
     (x_train, o_train), (x_valid, o_valid), (x_test, o_test) = (ctx.frames(p) for p in (train, valid, test))

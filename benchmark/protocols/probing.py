@@ -96,7 +96,7 @@ def sequence_inputs(ctx: RunContext, parts: Sequence) -> list:
             ctx.upstream, list(part.manifest["path"]), layers=ctx.kept_layers(part.splits[0], "frames"),
             skip=cls_frames(ctx.upstream), stats=inputs[0].stats if inputs else None,
             batch_seconds=ctx.settings.batch_seconds, progress=ctx.settings.progress,
-            what=f"{ctx.task.name}/{part.role}"))
+            what=f"{ctx.task.name}/{part.role}", frame_pool=ctx.frame_pool))
     return inputs
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from benchmark.device import to_device
 from benchmark.heads.featurizer import WeightedLayerSum
 from benchmark.heads.fit import fit_module
 from benchmark.scoring.items import ItemOutputs, query_outputs
@@ -73,6 +74,8 @@ def run_two_tower(ctx: RunContext, roles: dict[str, list[str]], seed: int, kind:
     hidden = ctx.option("hidden", 1024) if kind == "mlp" else 0
     dim, lr = ctx.option("embedding_dim", EMBEDDING_DIM), ctx.option("lr", 1e-3)
     model = TwoTower(x_train.dim, len(words), dim, hidden=hidden, layers=x_train.layers)
+    device = ctx.probe_device
+    model.to(device)
     batch_size = ctx.option("batch_size", 64)
     valid_texts, valid_relevant = queries(valid)
 
@@ -85,14 +88,15 @@ def run_two_tower(ctx: RunContext, roles: dict[str, list[str]], seed: int, kind:
             yield x_train.batch(idx)[0], words.encode(texts)
 
     def step_loss(batch: tuple) -> torch.Tensor:
-        audio, (ids, offsets) = batch
+        audio, (ids, offsets) = to_device(batch, device)
         logits = model.logit_scale.exp().clamp(max=100) * model.embed_text(ids, offsets) @ model.embed_audio(audio).T
-        target = torch.arange(len(audio))
+        target = torch.arange(len(audio), device=device)
         return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
 
     def similarity(x: Pooled, texts: list[str]) -> np.ndarray:
-        with torch.no_grad():
-            return (model.embed_text(*words.encode(texts)) @ model.embed_audio(x.x).T).numpy()
+        with torch.no_grad():  # float32, on the host: ranking metrics must order the scores
+            text = model.embed_text(*to_device(words.encode(texts), device)).float()
+            return (text @ model.embed_audio(x.x.to(device)).float().T).cpu().numpy()
 
     def validate() -> float:
         return METRICS.get("mAP@10")(similarity(x_valid, valid_texts), valid_relevant)

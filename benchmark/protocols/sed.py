@@ -58,7 +58,7 @@ def strided(n: int, limit: int) -> np.ndarray:
 def finish(ctx: RunContext, valid: Part, test: Part, probs_valid: np.ndarray, probs_test: np.ndarray,
            offsets_valid: np.ndarray, offsets_test: np.ndarray, labels: list[str]) -> HeadResult:
     """Choose post-processing on valid, score the test split (with its per-file event counts)."""
-    hop_s = float(ctx.upstream.hop_ms) / 1000.0
+    hop_s = float(ctx.hop_ms) / 1000.0
     metric = selection_metric(ctx.task.metrics, ctx.task.main_metric)
     pp, valid_score = choose(by_file(valid, probs_valid, offsets_valid), reference(valid), hop_s, labels, metric)
     metrics, items = sed_metrics(ctx.task.metrics, by_file(test, probs_test, offsets_test), reference(test),
@@ -70,7 +70,7 @@ def finish(ctx: RunContext, valid: Part, test: Part, probs_valid: np.ndarray, pr
 def run_sed(ctx: RunContext, roles: dict[str, list[str]], seed: int, kind: str) -> HeadResult:
     """Fit a linear or MLP frame head, choose post-processing on valid, score test."""
     ctx.require_frames()
-    hop_s = float(ctx.upstream.hop_ms) / 1000.0
+    hop_s = float(ctx.hop_ms) / 1000.0
     train, valid, test = (ctx.part(roles, role, seed) for role in ("train", "valid", "test"))
     labels = family_of(ctx.task.family).vocabulary(ctx.manifest(roles["train"]))
     (x_train, o_train), (x_valid, o_valid), (x_test, o_test) = (ctx.frames(p) for p in (train, valid, test))

@@ -24,7 +24,7 @@ def evaluate(model: str | torch.nn.Module, tasks: Iterable[str | Path | TaskSpec
              batch_seconds: float = 160.0, progress: bool = True, rerun: bool = False,
              name: str | None = None, train_fraction: float = 1.0, prompts: Sequence[str] | None = None,
              options: dict[str, Any] | None = None, executor: Any = None, device: str | None = None,
-             cache_budget: int | str | None = None) -> list[dict]:
+             cache_budget: int | str | None = None, frame_hop: float | None = None) -> list[dict]:
     """Run `protocol` on every task (or the tasks of `suite`) for seeds 0..seeds-1; or, with
     `benchmark`, every task of that benchmark under its declared protocol, layer and pooling
     (`benchmark.benchmarks`; then tasks, suite and the protocol settings stay unset).
@@ -36,7 +36,8 @@ def evaluate(model: str | torch.nn.Module, tasks: Iterable[str | Path | TaskSpec
     templates with `{label}`; `options` are protocol settings (e.g. {"encoder_lr": 1e-5}
     for finetune); `device` is where the heads train (default: the GPU when one is visible);
     `cache_budget` (bytes, or a size such as "40GB") caps a pairing's frame cache, above which
-    CTC and attention-pooling heads stream their frames (default: the cache disk's free space).
+    CTC and attention-pooling heads stream their frames (default: the cache disk's free space);
+    `frame_hop` (ms) stores frames averaged to that hop, a multiple of the upstream's.
     Records are written under `results` when given; a record already there for the same
     upstream fingerprint, task version, task data and protocol settings is reused instead of
     recomputed (pass `rerun=True` to recompute), so an interrupted suite finishes only
@@ -58,9 +59,11 @@ def evaluate(model: str | torch.nn.Module, tasks: Iterable[str | Path | TaskSpec
                            cache_root=cache.root if cache else None, workers=workers, batch_seconds=batch_seconds,
                            progress=progress, rerun=rerun, device=device,
                            cache_budget=None if cache_budget is None else parse_size(cache_budget),
+                           frame_hop=frame_hop,
                            command=call_text(model, tasks, suite=suite, benchmark=benchmark, protocol=protocol, seeds=seeds, layer=layer,
                                              pooling=pooling, results=results, rerun=rerun, name=name,
-                                             train_fraction=train_fraction, prompts=prompts, options=options))
+                                             train_fraction=train_fraction, prompts=prompts, options=options,
+                                             frame_hop=frame_hop))
     plans = (plan_benchmark([model], benchmark, settings, seeds=seeds, strict=True, name=name) if benchmark else
              [plan_suite([model], tasks, settings, seeds=seeds, strict=True, name=name, suite=suite)])
     records = []

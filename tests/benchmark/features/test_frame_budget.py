@@ -98,3 +98,38 @@ def test_the_command_line_prints_the_estimate_before_the_run(asr_task, tmp_path,
     assert "frames of letters with logmel: 34.3 s of audio" in text and "budget of 100 kB: streamed" in text
     code, _, err = run_cli(capsys, "run", "-m", "logmel", "-t", str(asr_task), "--cache-budget", "lots")
     assert code != 0 and "--cache-budget 'lots'" in err
+
+
+def test_frames_pooled_by_hand_keep_their_cls_frames():
+    from benchmark.features.extract import pool_frames
+    item = np.arange(12, dtype=np.float32).reshape(6, 1, 2)  # frame t holds [2t, 2t + 1]
+    pooled = pool_frames(item, 2, skip=1)  # CLS frame 0 kept; frames 1-2, 3-4 and 5 (alone) averaged
+    assert pooled.shape == (4, 1, 2)
+    assert pooled[:, 0, 0].tolist() == [0.0, 3.0, 7.0, 10.0]
+    assert pool_frames(item, 1) is item
+
+
+def test_a_frame_hop_pools_the_cached_frames_and_names_the_variant(tmp_path):
+    task = write_sed_task(tmp_path / "events", n=8)
+    base, pooled = EmbeddingCache(tmp_path / "a"), EmbeddingCache(tmp_path / "b")
+    evaluate("logmel", [task], cache=base, progress=False)
+    (record,) = evaluate("logmel", [task], cache=pooled, progress=False, frame_hop=40, results=tmp_path / "r")
+    assert record["protocol"]["frame_hop"] == 40.0
+    assert (tmp_path / "r" / "logmel" / "events" / "linear-hop_40-layer_last-mean" / "seed0.json").is_file()
+    assert 0.22 < entry_bytes(pooled) / entry_bytes(base) < 0.28  # 10 ms frames averaged 4 at a time
+    spec = load_task(task)
+    ctx = RunContext(load_upstream("logmel"), spec, spec.load(), RunSettings(frame_hop=40),
+                     cache=EmbeddingCache(tmp_path / "c"))
+    assert ctx.hop_ms == 40.0 and abs(ctx.frame_estimate.bytes - entry_bytes(pooled)) / entry_bytes(pooled) < 0.05
+
+
+@pytest.mark.parametrize("hop, task, message", [
+    (15, "sed", r"--frame-hop 15: upstream 'logmel' has 10 ms frames; the hop must be a whole multiple"),
+    (40, "tagging", r"--frame-hop applies to frame embeddings, but task 'tags' \(tagging\)"),
+])
+def test_a_frame_hop_that_cannot_apply_is_refused_before_any_work(tmp_path, hop, task, message):
+    path = write_sed_task(tmp_path / "events", n=8) if task == "sed" else write_tagging_task(tmp_path / "tags", n=12)
+    cache = EmbeddingCache(tmp_path / "cache")
+    with pytest.raises(EarbenchError, match=message):
+        evaluate("logmel", [path], cache=cache, progress=False, frame_hop=hop)
+    assert not any(cache.root.rglob("*.npy"))

@@ -124,7 +124,7 @@ def test_frame_wise_ctc_warns_about_transcripts_longer_than_coarse_frames_and_th
 
 def test_ctc_with_no_feasible_transcript_is_an_error_naming_task_and_upstream():
     ctx = SimpleNamespace(task=SimpleNamespace(name="mini-asr"), upstream_name="eat-tiny",
-                          upstream=SimpleNamespace(hop_ms=160.0))
+                          hop_ms=160.0)
     with pytest.raises(ProtocolError, match=r"mini-asr with eat-tiny \(160 ms frames, linear probe\): every "
                                             r"training transcript .* --protocol bilstm"):
         check_feasible(ctx, [[1, 2, 3], [1, 1]], [2, 2], "linear")
