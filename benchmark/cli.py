@@ -280,12 +280,12 @@ def print_summary(records: list["Record"], results: Path) -> None:
 
 def summary_interval(group: list["Record"], results: Path) -> tuple[str, str]:
     """The interval of one summary row and what it covers (as the leaderboard computes it)."""
-    from benchmark.scoring.bootstrap import item_runs, percentile_interval, result_replicates
+    from benchmark.scoring.bootstrap import item_runs, result_interval
     from benchmark.scoring.stats import summarise
     first = group[0]
     runs = item_runs((r.seed, r.fold, r.main_metric, r.outputs(r.path(results))) for r in group)
     if runs is not None:
-        lo, hi = percentile_interval(result_replicates(runs, first.main_metric, first.task_name, first.label))
+        lo, hi = result_interval(runs, first.main_metric, first.task_name, first.label)
         return f"[{lo:.4f}, {hi:.4f}]", "items+seeds" if len(group) > 1 else "items"
     summary = summarise([r.metrics[first.main_metric] for r in group])
     if summary.n < 2:

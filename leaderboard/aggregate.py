@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from benchmark.scoring.bootstrap import percentile_interval
 from benchmark.scoring.stats import summarise
 from leaderboard import intervals
 
@@ -26,7 +25,7 @@ def entry_labels(frame: pd.DataFrame) -> pd.Series:
 
 def cells(frame: pd.DataFrame, replicates: dict[tuple[str, str], np.ndarray] | None = None) -> pd.DataFrame:
     """(entry, task) -> mean over runs, 95% interval lo..hi, n runs, and how the interval was made:
-    `items`, the percentile interval of the cell's item bootstrap (`replicates`, from
+    `items`, the BCa interval of the cell's item bootstrap (`replicates`, from
     `leaderboard.intervals`); else `seeds`, mean ± Student-t half-width over its runs (records
     without per-item outputs); `none` for one run without them."""
     replicates = replicates or {}
@@ -34,7 +33,7 @@ def cells(frame: pd.DataFrame, replicates: dict[tuple[str, str], np.ndarray] | N
     for (entry, task), group in frame.groupby(["entry", "task"], sort=True):
         s = summarise(list(group["score"]))
         if (entry, task) in replicates:
-            (lo, hi), how = percentile_interval(replicates[entry, task]), intervals.ITEMS
+            (lo, hi), how = intervals.cell_interval(group, task, replicates[entry, task]), intervals.ITEMS
         elif s.n > 1:
             lo, hi, how = s.mean - s.ci95, s.mean + s.ci95, intervals.SEEDS
         else:

@@ -2,8 +2,9 @@
 
 Per task, when both entries' records carry per-item outputs for the same test items, a
 paired bootstrap (`benchmark.scoring.bootstrap`: the same item draws for both, clustered
-as for the cells, each entry's seeds resampled) gives the difference A - B, its 95%
-percentile interval and a two-sided bootstrap p-value. For the top-1 metrics (accuracy,
+as for the cells, each entry's seeds resampled) gives the difference A - B, its 95% BCa
+interval (the jackknife of the difference over the same clusters) and the two-sided p-value
+of no difference that inverts it. For the top-1 metrics (accuracy,
 pitch and chroma accuracy), whose per-item outcome is right or wrong, the exact McNemar
 test on the discordant items must agree too (at every matched seed, folds pooled: each
 item is tested in one fold). Only then is one entry called better; otherwise the two are
@@ -20,10 +21,11 @@ import numpy as np
 import pandas as pd
 
 from benchmark.errors import EarbenchError
-from benchmark.scoring.bootstrap import N_BOOT, Run, items_digest, percentile_interval, result_replicates
+from benchmark.scoring.bootstrap import (N_BOOT, Run, bca_interval, bca_p_value, items_digest, result_jackknife,
+                                         result_observed, result_replicates)
 from benchmark.scoring.mcnemar import discordant, mcnemar_p
 from benchmark.scoring.resampled import CORRECTNESS
-from leaderboard.aggregate import entry_labels
+from leaderboard.aggregate import VARIANT, entry_labels
 from leaderboard.direction import direction
 from leaderboard.intervals import item_runs
 
@@ -46,13 +48,20 @@ class TaskComparison:
     verdict: str = ""
 
 
-def resolve(labels: pd.Series, frame: pd.DataFrame, name: str) -> str:
-    """An entry label, or a model name with a single entry."""
+def resolve(labels: pd.Series, frame: pd.DataFrame, name: str, like: str | None = None) -> str:
+    """An entry label, or a model name with a single entry, or with a single entry under the
+    protocol, layer and pooling of the entry `like` (the other side of a comparison)."""
     if name in set(labels):
         return name
     mine = sorted(set(labels[frame["model"] == name]))
     if len(mine) == 1:
         return mine[0]
+    if mine and like is not None:
+        def variant(label: str) -> set:
+            return set(map(tuple, frame.loc[labels == label, VARIANT[1:]].astype(str).values))
+        same = [m for m in mine if variant(m) == variant(like)]
+        if len(same) == 1:
+            return same[0]
     if mine:
         raise EarbenchError(f"{name!r} has several entries; name one of: {'; '.join(mine)}")
     close = difflib.get_close_matches(name, sorted(set(labels) | set(frame["model"])), n=3)
@@ -65,7 +74,17 @@ def compare(frame: pd.DataFrame, a: str, b: str, tasks: list[str] | None = None,
     """One TaskComparison per task (the given ones, or every task either entry has). With
     `by_model` an entry is a model (the records of a benchmark's declared protocols)."""
     frame = frame.assign(entry=frame["model"] if by_model else entry_labels(frame))
-    a, b = resolve(frame["entry"], frame, a), resolve(frame["entry"], frame, b)
+    try:
+        a = resolve(frame["entry"], frame, a)
+    except EarbenchError:  # a model with several entries: the one run as b was, if b is plain
+        try:
+            b = resolve(frame["entry"], frame, b)
+        except EarbenchError:
+            pass
+        else:
+            a = resolve(frame["entry"], frame, a, like=b)
+        a = resolve(frame["entry"], frame, a)
+    b = resolve(frame["entry"], frame, b, like=a)
     if a == b:
         raise EarbenchError(f"compare needs two different entries, got {a!r} twice")
     rows = frame[frame["entry"].isin([a, b])]
@@ -118,8 +137,11 @@ def compare_task(rows: pd.DataFrame, task: str, a: str, b: str, alpha: float, n_
     d = (result_replicates(runs_a, metric, task, a, n_boot, seed)
          - result_replicates(runs_b, metric, task, b, n_boot, seed))
     d = d[~np.isnan(d)]
-    lo, hi = percentile_interval(d)
-    p = float(min(1.0, 2 * min(np.mean(d <= 0), np.mean(d >= 0)))) if len(d) else 1.0
+    observed = result_observed(runs_a, metric) - result_observed(runs_b, metric)
+    jackknife = [ja - jb for ja, jb in zip(result_jackknife(runs_a, metric, task, seed),
+                                           result_jackknife(runs_b, metric, task, seed))]
+    lo, hi = bca_interval(d, observed, jackknife)
+    p = bca_p_value(d, observed, jackknife)
     p_mc = mcnemar_over_seeds(runs_a, runs_b, metric) if metric in CORRECTNESS else None
     mean_a, mean_b = float(ra["score"].mean()), float(rb["score"].mean())
     diff = mean_a - mean_b

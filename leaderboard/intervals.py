@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.scoring import bootstrap
-from benchmark.scoring.bootstrap import N_BOOT, Run, result_replicates
+from benchmark.scoring.bootstrap import N_BOOT, Run, result_interval, result_replicates
 
 #: how a cell's interval was made: over test items (and seeds), over seeds only, or none (one run, no items)
 ITEMS, SEEDS, NONE = "items", "seeds", "none"
@@ -32,6 +32,13 @@ def cell_replicates(group: pd.DataFrame, entry: str, task: str, n_boot: int = N_
     if runs is None:
         return None
     return result_replicates(runs, group["metric"].iloc[0], task, entry, n_boot, seed)
+
+
+def cell_interval(group: pd.DataFrame, task: str, replicates: np.ndarray, seed: int = 0) -> tuple[float, float]:
+    """The cell's 95% BCa interval from its item `replicates` (`cell_replicates`)."""
+    runs = item_runs(group)
+    assert runs is not None, "a cell with item replicates has item outputs"
+    return result_interval(runs, group["metric"].iloc[0], task, "", seed=seed, replicates=replicates)
 
 
 def all_replicates(frame: pd.DataFrame, n_boot: int = N_BOOT, seed: int = 0) -> dict[tuple[str, str], np.ndarray]:

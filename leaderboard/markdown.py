@@ -113,10 +113,11 @@ def method_text(board: Board) -> str:
     kinds = set(board.cells["interval"]) if len(board.cells) else set()
     parts = ["Cells: the main metric, mean over runs."]
     if intervals.ITEMS in kinds:
-        parts.append(f"[lo, hi]: 95% percentile interval of a bootstrap over test items ({N_BOOT} replicates, fixed "
+        parts.append(f"[lo, hi]: 95% BCa interval of a bootstrap over test items ({N_BOOT} replicates, fixed "
                      f"seed; retrieval captions resampled by clip, verification trials by enrolment speaker, SED by "
                      f"file), the same item draws for every seed and every entry on a test set, seeds resampled too, "
-                     f"folds kept as strata: it covers test-set sampling and training randomness.")
+                     f"folds kept as strata, bias-corrected and accelerated by a jackknife over the same "
+                     f"clusters: it covers test-set sampling and training randomness.")
     if kinds - {intervals.ITEMS}:
         parts.append(f"{SEED_MARK} records without per-item outputs: mean ± 95% Student-t half-width over seeds and "
                      f"folds (training randomness only; test items not covered); none for a single run.")

@@ -281,7 +281,7 @@ def evidence(results: Path, layer: str = "weighted", reference: str = "logmel") 
             f"(`scripts/pretrain_evidence.sh`), then probed with the linear probe on `--layer {layer}` (SUPERB's "
             f"learned weighted sum of layers) beside the same architecture at its random initialisation "
             f"(`RECIPE@init`) and `{reference}`. Differences are pre-trained minus the other, in the task's main "
-            "metric (for EER lower is better, so a negative difference is better), with the 95% interval of the "
+            "metric (for EER lower is better, so a negative difference is better), with the 95% BCa interval of the "
             "paired bootstrap over test items; **better** / **worse** only where that interval excludes 0 and, for "
             "accuracies, the exact McNemar test agrees (`earbench compare`); n.s.: not separable. p-values are per "
             "task, not corrected for the number of tasks.\n\n"

@@ -14,7 +14,7 @@ from matplotlib import rc_context
 from matplotlib.figure import Figure
 
 from benchmark.record import Record
-from benchmark.scoring.bootstrap import item_runs, percentile_interval, result_replicates
+from benchmark.scoring.bootstrap import item_runs, percentile_interval, result_interval, result_replicates
 from benchmark.scoring.stats import summarise
 from benchmark.storage import write_bytes
 
@@ -63,7 +63,7 @@ def point(records: Sequence[Record], results: Path, *, series: str, panel: str, 
     runs = item_runs((r.seed, r.fold, metric, r.outputs(r.path(results))) for r in records)
     if runs is not None:
         reps = result_replicates(runs, metric, key or first.task_name, first.label)
-        lo, hi = percentile_interval(reps)
+        lo, hi = result_interval(runs, metric, key or first.task_name, first.label, replicates=reps)
         return Point(series, panel, x, mean, lo, hi, "items+seeds" if len(records) > 1 else "items", len(records), reps)
     summary = summarise([r.metrics[metric] for r in records])
     if summary.n < 2:

@@ -30,11 +30,11 @@ def test_a_cell_without_item_outputs_falls_back_to_a_student_t_interval_over_see
     assert board.cells.loc[("one", "kws"), "interval"] == "none" and math.isnan(board.cells.loc[("one", "kws"), "lo"])
 
 
-def test_a_cell_with_item_outputs_has_the_item_bootstrap_interval(tmp_path):
+def test_a_cell_with_item_outputs_has_scipys_bca_interval_over_its_items(tmp_path):
     right = [1] * 30 + [0] * 20
     write_record(tmp_path, "logmel", "kws", 0.6, outputs=correct_clips(right))
     cell = build_from(tmp_path).cells.loc[("logmel", "kws")]
-    ref = bootstrap((np.array(right, float),), np.mean, n_resamples=N_BOOT, method="percentile",
+    ref = bootstrap((np.array(right, float),), np.mean, n_resamples=N_BOOT, method="BCa",
                     rng=rng_for(0, "kws", None, items_digest(correct_clips(right)))).confidence_interval
     assert cell["interval"] == "items" and (cell["lo"], cell["hi"]) == pytest.approx((ref.low, ref.high), abs=1e-12)
 
