@@ -10,7 +10,8 @@
 # --max-minutes sizes each schedule (warm-up, cosine, EMA / temperature) from a timing probe so
 # that it completes inside BUDGET_MIN, up to MAX_STEPS; train.log says the steps chosen, and
 # warns if a run collapses (docs/pretraining.md). Speech recipes are scored on the speech tasks,
-# spectrogram and audio-text ones on sound and music; hubert-iter2-tiny reads runs of hubert-tiny.
+# spectrogram and audio-text ones on sound and music (audio-text on retrieval too);
+# hubert-iter2-tiny reads runs of hubert-tiny.
 set -euo pipefail
 
 BUDGET_MIN=${BUDGET_MIN:-25}          # CPU minutes per recipe (set-up and timing probe included)
@@ -49,6 +50,7 @@ for recipe in $RECIPES; do
     [ "$EVAL" = 1 ] || continue
     case "$recipe" in
         wav2vec2-*|hubert-*|bestrq-*) tasks=$SPEECH_TASKS ;;
+        clap-*) tasks="$SOUND_TASKS mini-retrieval" ;;  # audio-text: its own paradigm's task too
         *) tasks=$SOUND_TASKS ;;
     esac
     task_args=() names=()

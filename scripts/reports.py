@@ -239,6 +239,12 @@ def pretraining(results: Path) -> list[Path]:
                          provenance=provenance)]
 
 
+def data_text(data: str) -> str:
+    """A run's `upstream.pretraining.data` for a table: `FOLDER` (manifest) for a manifest path, else as it is."""
+    path = Path(data.split(" (")[0])
+    return f"`{path.parent.name}` ({Path(data).name})" if path.suffix == ".csv" and path.parent.name else data
+
+
 def evidence_verdict(c) -> str:
     """A compare() result as a cell: the difference and its item-level verdict."""
     if c.diff is None:
@@ -276,9 +282,10 @@ def evidence(results: Path, layer: str = "weighted", reference: str = "logmel") 
         facts = frame[frame["model"] == recipe]["pretraining"].iloc[0] or {}
         costs.append([recipe, *map(str, (facts.get("steps", "?"), facts.get("batch_size", "?"))),
                       f"{facts.get('wall_seconds', float('nan')) / 60:.1f}", str(facts.get("device", "?")),
-                      f"`{Path(str(facts.get('data', '?'))).parent.name}` ({Path(str(facts.get('data', '?'))).name})"])
-    body = (f"Each `*-tiny` recipe pre-trained to a completed schedule inside a fixed CPU budget "
-            f"(`scripts/pretrain_evidence.sh`), then probed with the linear probe on `--layer {layer}` (SUPERB's "
+                      data_text(str(facts.get("data", "?")))])
+    body = (f"Each `*-tiny` recipe pre-trained on a schedule sized to a fixed CPU budget "
+            f"(`scripts/pretrain_evidence.sh`; a run the machine slowed past its budget stops early, as its "
+            f"`train.log` says), then probed with the linear probe on `--layer {layer}` (SUPERB's "
             f"learned weighted sum of layers) beside the same architecture at its random initialisation "
             f"(`RECIPE@init`) and `{reference}`. Differences are pre-trained minus the other, in the task's main "
             "metric (for EER lower is better, so a negative difference is better), with the 95% BCa interval of the "
