@@ -74,17 +74,15 @@ def compare(frame: pd.DataFrame, a: str, b: str, tasks: list[str] | None = None,
     """One TaskComparison per task (the given ones, or every task either entry has). With
     `by_model` an entry is a model (the records of a benchmark's declared protocols)."""
     frame = frame.assign(entry=frame["model"] if by_model else entry_labels(frame))
-    try:
-        a = resolve(frame["entry"], frame, a)
-    except EarbenchError:  # a model with several entries: the one run as b was, if b is plain
+    def plain(name: str) -> str | None:  # its entry, or None when it needs the other side's to choose
         try:
-            b = resolve(frame["entry"], frame, b)
+            return resolve(frame["entry"], frame, name)
         except EarbenchError:
-            pass
-        else:
-            a = resolve(frame["entry"], frame, a, like=b)
-        a = resolve(frame["entry"], frame, a)
-    b = resolve(frame["entry"], frame, b, like=a)
+            return None
+
+    plain_a, plain_b = plain(a), plain(b)
+    a = plain_a or resolve(frame["entry"], frame, a, like=plain_b)
+    b = plain_b or resolve(frame["entry"], frame, b, like=a)
     if a == b:
         raise EarbenchError(f"compare needs two different entries, got {a!r} twice")
     rows = frame[frame["entry"].isin([a, b])]

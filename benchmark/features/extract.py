@@ -174,6 +174,7 @@ def extract(upstream: torch.nn.Module, paths: Sequence[str], *, task: str, task_
     frames are stored averaged `frame_pool` at a time (`pool_frames`), cached apart too."""
     if pooling not in POOLINGS:
         raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+    frame_pool = frame_pool if pooling == "frames" else 1  # pooled clips have no frames to average
     cache = cache or EmbeddingCache()
     stats = stats if stats is not None else ExtractStats()
     name = getattr(upstream, "earbench_name", type(upstream).__name__)
@@ -198,8 +199,9 @@ def extract(upstream: torch.nn.Module, paths: Sequence[str], *, task: str, task_
 
 def embedding_key(upstream_fp: str, task: str, task_version: str, split: str, pooling: str,
                   paths: Sequence[str], layers: str | int = "all", frame_pool: int = 1) -> str:
-    """The cache key of these embeddings (the planner uses it to see what is warm)."""
-    pooled = {"frame_pool": frame_pool} if frame_pool != 1 else {}  # the keys of unpooled entries as they were
+    """The cache key of these embeddings (the planner uses it to see what is warm); `frame_pool`
+    counts for frame entries only."""
+    pooled = {"frame_pool": frame_pool} if frame_pool != 1 and pooling == "frames" else {}  # keys as they were
     return cache_key(upstream=upstream_fp, task=task, version=task_version, split=split,
                      pooling=pooling, layers=str(layers), audio=content_digest(paths), **pooled)
 
@@ -227,7 +229,7 @@ def _extract_missing(upstream: torch.nn.Module, paths: Sequence[str], key: str, 
         for indices, audio, lengths in iterate_batches(paths, int(upstream.sample_rate), batches, workers):
             items = embed_batch(upstream, audio, lengths, pooling, name, [paths[i] for i in indices], windowing,
                                 batch_seconds, stats, max_windows, layers)
-            if pooling == "frames" and frame_pool != 1:
+            if frame_pool != 1:
                 items = [pool_frames(item, frame_pool, cls_frames(upstream)) for item in items]
             for i, item in zip(indices, items):
                 if not np.isfinite(item).all():

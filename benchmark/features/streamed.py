@@ -60,7 +60,7 @@ class StreamedSequences:
         items = embed_batch(self.upstream, audio, lengths, "frames", self.name, [self.paths[i] for i in idx],
                             self.windowing, self.batch_seconds, ExtractStats(), layers=self.layers_kept)
         select = slice(None) if self.layers_kept == "all" else 0
-        return [storable(pool_frames(item, self.frame_pool, self.skip)).astype(np.float32)[self.skip:, select]
+        return [storable(pool_frames(item[self.skip:], self.frame_pool)).astype(np.float32)[:, select]
                 for item in items]
 
     def batch(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

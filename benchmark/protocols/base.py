@@ -177,7 +177,7 @@ class RunContext:
         if getattr(upstream, "earbench_fingerprint", None) is None:
             upstream.earbench_fingerprint = fingerprint(upstream)  # as extract() sets it
         return embedding_key(upstream.earbench_fingerprint, self.task.name, self.task.version, split, pooled,
-                             list(self.manifests[split]["path"]), layers, self.frame_pool if pooling == "frames" else 1)
+                             list(self.manifests[split]["path"]), layers, self.frame_pool)
 
     def kept_layers(self, split: str, pooling: str) -> str | int:
         """The hidden states `pooling`'s cache entry keeps: frames (the big entries) only the
@@ -229,7 +229,7 @@ class RunContext:
                 task_version=self.task.version, split=split, pooling=pooled, cache=self.cache,
                 batch_seconds=self.settings.batch_seconds, workers=self.settings.workers,
                 progress=self.settings.progress, stats=self.stats, layers=self.kept_layers(split, pooling),
-                frame_pool=self.frame_pool if pooling == "frames" else 1)
+                frame_pool=self.frame_pool)
             if pooling == "frames":
                 self._check_has_frames(split, self._embeddings[split, pooling])
         return self._embeddings[split, pooling]

@@ -91,10 +91,20 @@ def cluster_draws(clusters: np.ndarray, n_boot: int, rng: np.random.Generator) -
     return cluster_counts(g, n_boot, rng)[:, clusters].astype(np.float64)
 
 
+def defined(replicates: np.ndarray) -> np.ndarray:
+    """The replicates where the metric is defined (float64)."""
+    values = np.asarray(replicates, dtype=np.float64)
+    return values[~np.isnan(values)]
+
+
+def share_below(values: np.ndarray, x: float) -> float:
+    """The share of `values` below `x`, ties counting half (scipy's percentile of score)."""
+    return (np.count_nonzero(values < x) + np.count_nonzero(values <= x)) / (2 * len(values))
+
+
 def percentile_interval(replicates: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
     """The central `level` percentile interval (linear interpolation), over defined replicates."""
-    values = np.asarray(replicates, dtype=np.float64)
-    values = values[~np.isnan(values)]
+    values = defined(replicates)
     if not len(values):
         return float("nan"), float("nan")
     tail = (1 - level) / 2
@@ -122,8 +132,7 @@ def bias_correction(replicates: np.ndarray, observed: float) -> float:
     """BCa's z0: the normal quantile of the share of replicates below the observed score (ties
     count half, as scipy's), kept inside (0, 1) by half a replicate."""
     b = len(replicates)
-    share = (np.count_nonzero(replicates < observed) + np.count_nonzero(replicates <= observed)) / (2 * b)
-    return float(ndtri(np.clip(share, 0.5 / b, 1 - 0.5 / b)))
+    return float(ndtri(np.clip(share_below(replicates, observed), 0.5 / b, 1 - 0.5 / b)))
 
 
 def bca_interval(replicates: np.ndarray, observed: float, jackknife: Sequence[np.ndarray],
@@ -131,8 +140,7 @@ def bca_interval(replicates: np.ndarray, observed: float, jackknife: Sequence[np
     """The central `level` BCa interval of `replicates` (defined ones) around the `observed`
     score, with the `jackknife` values of each stratum; the percentile interval where the
     observed score is undefined, the replicates' range where they do not vary."""
-    values = np.asarray(replicates, dtype=np.float64)
-    values = values[~np.isnan(values)]
+    values = defined(replicates)
     if not len(values):
         return float("nan"), float("nan")
     if not np.isfinite(observed):
@@ -151,11 +159,10 @@ def bca_interval(replicates: np.ndarray, observed: float, jackknife: Sequence[np
 def bca_p_value(replicates: np.ndarray, observed: float, jackknife: Sequence[np.ndarray], null: float = 0.0) -> float:
     """Two-sided p of `null` (e.g. no difference): twice the smaller tail level at which
     `null` is a BCa interval end (Efron & Tibshirani 15.4's achieved significance level)."""
-    values = np.asarray(replicates, dtype=np.float64)
-    values = values[~np.isnan(values)]
+    values = defined(replicates)
     if not len(values):
         return 1.0
-    share = (np.count_nonzero(values < null) + np.count_nonzero(values <= null)) / (2 * len(values))
+    share = share_below(values, null)
     if share in (0.0, 1.0) or not np.isfinite(observed) or values.min() == values.max():
         tail = share
     else:
@@ -170,7 +177,7 @@ def jackknife_counts(n_clusters: int, rng: np.random.Generator) -> np.ndarray:
     JACKKNIFE_GROUPS clusters, the k-th of that many groups drawn from `rng` (delete-a-group)."""
     g = int(n_clusters)
     if g <= JACKKNIFE_GROUPS:
-        return (1 - np.eye(g, dtype=np.uint8)).astype(np.uint8)
+        return 1 - np.eye(g, dtype=np.uint8)
     groups = rng.permutation(g) % JACKKNIFE_GROUPS
     return (groups[None, :] != np.arange(JACKKNIFE_GROUPS)[:, None]).astype(np.uint8)
 
@@ -223,11 +230,15 @@ def result_replicates(runs: Sequence[Run], metric: str, task: str, entry: str, n
     return replicates(runs, metric, fold_draws(runs, n_boot, seed, task), rng_for(seed, "seeds", entry, task))
 
 
+def fold_scores(runs: Sequence[Run], metric: str) -> dict[str | None, float]:
+    """Per fold, the mean over its seeds of each run's metric on its whole test set."""
+    return {fold: float(np.mean([resampled.value(r.items, metric) for r in mine]))
+            for fold, mine in by_fold(runs).items()}
+
+
 def result_observed(runs: Sequence[Run], metric: str) -> float:
-    """The result's score as its replicates resample it: the mean over folds of the mean over
-    seeds of each run's metric on its whole test set."""
-    return float(np.mean([np.mean([resampled.value(r.items, metric) for r in mine])
-                          for mine in by_fold(runs).values()]))
+    """The result's score as its replicates resample it: the mean over folds of `fold_scores`."""
+    return float(np.mean(list(fold_scores(runs, metric).values())))
 
 
 def result_jackknife(runs: Sequence[Run], metric: str, task: str, seed: int = 0) -> list[np.ndarray]:
@@ -235,7 +246,7 @@ def result_jackknife(runs: Sequence[Run], metric: str, task: str, seed: int = 0)
     `jackknife_counts`, drawn per test set: paired like the bootstrap) left out, its seeds
     averaged and the other folds at their whole-test-set scores: BCa's strata."""
     folds = by_fold(runs)
-    whole = {fold: np.mean([resampled.value(r.items, metric) for r in mine]) for fold, mine in folds.items()}
+    whole = fold_scores(runs, metric) if len(folds) > 1 else {}
     out = []
     for fold, mine in folds.items():
         items = mine[0].items
